@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * arch.h - the per-CPU contract.  Everything that depends on the instruction
+ * set or the ABI lives behind these declarations; the implementation for one
+ * CPU lives in arch/<cpu>/.
+ *
+ * Porting checklist (see docs/porting.md):
+ *   1. arch-regs.h: struct arch_regs (the ptrace register block).
+ *   2. register glue: arch_get_regs/arch_set_regs and the pc/sp/arg/retval
+ *      accessors (native; may call ptrace).
+ *   3. breakpoint encoding and "pc after the trap -> probe address".
+ *   4. return-address location at a function entry (x86_64: [sp]).
+ *   5. the relocator: arch_plan_probe() (pure, unit-tested on byte arrays).
+ *   6. syscall injection: instruction pattern, argument setup, result.
+ *   7. libunwind register mapping: arch_unw_reg().
+ */
+#ifndef LEAKTRAP_ARCH_H
+#define LEAKTRAP_ARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arch-regs.h" /* struct arch_regs, from arch/<cpu>/ */
+
+/* ---- registers (native) ---------------------------------------------- */
+
+/* Read/write the general registers of a ptrace-stopped thread.
+ * Return 0 or a negative errno (-ESRCH: the thread vanished). */
+__attribute__((warn_unused_result))
+int arch_get_regs(pid_t tid, struct arch_regs *regs_ret);
+__attribute__((warn_unused_result))
+int arch_set_regs(pid_t tid, const struct arch_regs *regs);
+
+uint64_t arch_regs_pc(const struct arch_regs *regs);
+void arch_regs_set_pc(struct arch_regs *regs, uint64_t pc);
+uint64_t arch_regs_sp(const struct arch_regs *regs);
+/* Integer argument n (0-based) of a function at its first instruction. */
+uint64_t arch_regs_arg(const struct arch_regs *regs, unsigned n);
+/* Integer return value of a function that just returned. */
+uint64_t arch_regs_retval(const struct arch_regs *regs);
+
+/* ---- breakpoints (pure) ---------------------------------------------- */
+
+enum { ARCH_BP_MAX_LEN = 4 };
+extern const uint8_t arch_bp_insn[];
+extern const size_t arch_bp_len;
+/* The probe address that a thread stopped by our breakpoint trap hit,
+ * given its pc at the stop (x86_64: pc - 1). */
+uint64_t arch_trap_pc_to_bp(uint64_t pc);
+
+/* ---- return address at a function entry ------------------------------- */
+
+/* Where the return address of a function that is at its first instruction
+ * is stored in memory (x86_64: sp).  The caller reads and overwrites it. */
+uint64_t arch_entry_ret_slot(const struct arch_regs *regs);
+/* Stack pointer once the function has returned to its caller
+ * (x86_64: entry sp + 8). */
+uint64_t arch_sp_after_return(uint64_t entry_sp);
+/* Bytes below sp that the ABI lets a leaf function use (x86_64: 128). */
+enum { ARCH_RED_ZONE = 128 };
+
+/* ---- the relocator (pure) --------------------------------------------- */
+
+enum arch_probe_kind {
+	ARCH_PROBE_XOL,     /* jump to the slot; it executes the displaced
+	                     * instruction and jumps back by itself */
+	ARCH_PROBE_SKIP,    /* emulate: the instruction has no effect
+	                     * (endbr64, nop): pc = addr + insn_len */
+	ARCH_PROBE_REFUSE,  /* cannot be probed safely */
+};
+
+enum { ARCH_SLOT_SIZE = 64, ARCH_MAX_EXITS = 4 };
+
+/* One instruction boundary inside a slot and the original-code pc that is
+ * equivalent to it: a thread found stopped at slot + off is moved to pc
+ * when the slot goes away (detach).  exits[0] is always {0, addr}. */
+struct arch_slot_exit {
+	uint16_t off;
+	uint64_t pc;
+};
+
+struct arch_probe_plan {
+	enum arch_probe_kind kind;
+	unsigned insn_len;                 /* length of the displaced insn */
+	uint8_t slot[ARCH_SLOT_SIZE];      /* code to place at slot_addr */
+	unsigned slot_len;
+	struct arch_slot_exit exits[ARCH_MAX_EXITS];
+	unsigned n_exits;
+	char insn_text[64];                /* "push r12", for messages */
+	char why[96];                      /* reason when kind == REFUSE */
+};
+
+/* Plan a probe at addr whose original code starts with code[0..code_len)
+ * (code_len >= 16 recommended).  slot_addr is where the slot will live; it
+ * must be within +-2 GiB of addr and of any RIP-relative target.
+ * Pure: no I/O.  Returns 0 (plan_ret filled, possibly REFUSE with a reason),
+ * -EINVAL when the bytes do not decode, -ERANGE when slot_addr is too far. */
+__attribute__((warn_unused_result))
+int arch_plan_probe(const uint8_t *code, size_t code_len, uint64_t addr,
+		    uint64_t slot_addr, struct arch_probe_plan *plan_ret);
+
+/* ---- syscall injection ------------------------------------------------- */
+
+extern const uint8_t arch_syscall_insn[];
+extern const size_t arch_syscall_insn_len;
+enum arch_sysno { ARCH_SYS_MMAP, ARCH_SYS_MUNMAP };
+long arch_sysno(enum arch_sysno which);
+/* Turn regs into "execute syscall nr(args) at insn_addr": pc, number,
+ * arguments, and whatever disables the kernel's restart logic. */
+void arch_syscall_setup(struct arch_regs *regs, uint64_t insn_addr, long nr,
+			const uint64_t args[6]);
+/* Result of the injected syscall (a negative errno on failure). */
+long arch_syscall_result(const struct arch_regs *regs);
+/* pc after the syscall instruction executed. */
+uint64_t arch_syscall_pc_after(uint64_t insn_addr);
+
+/* ---- unwinding --------------------------------------------------------- */
+
+/* Value of libunwind register unw_regnum, 0 or -EINVAL if unknown. */
+int arch_unw_reg(const struct arch_regs *regs, int unw_regnum, uint64_t *val_ret);
+
+#endif

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * session.h - one tracing session: attach (or launch), arm the probes, run
+ * the event loop that turns probe hits into ledger events, detach with
+ * every byte restored.  The single ptrace thread of leaktrap.
+ */
+#ifndef LEAKTRAP_SESSION_H
+#define LEAKTRAP_SESSION_H
+
+#include <signal.h>
+
+#include "leaktrap/error.h"
+#include "leaktrap/ledger.h"
+#include "leaktrap/stacks.h"
+#include "leaktrap/target.h"
+#include "leaktrap/unwind.h"
+
+enum { SESSION_MAX_CHILDREN = 64 };
+
+/* A fork/vfork child reported by one side (parent event or child stop)
+ * and waiting for the other. */
+struct session_child {
+	pid_t pid;
+	int from_parent;        /* the parent's event was seen */
+	int vfork;
+	int stopped;            /* the child's first stop was seen */
+	unsigned n_shadow;
+	struct shadow shadow[SHADOW_MAX];
+};
+
+struct session {
+	struct target t;
+	struct ledger *ledger;
+	struct stacks *stacks;
+	struct unwinder *uw;
+	unsigned depth;
+	sigset_t orig_mask;             /* leaktrap's mask before blocking */
+
+	double t_start, t_end;          /* CLOCK_MONOTONIC seconds */
+	const char *end_reason;
+	int detaching;
+	int target_gone;                /* exited: nothing left to restore */
+	int execd;                      /* exec'd: old image gone */
+	int unwound_unknown_pc;         /* a new stack left the maps snapshot */
+
+	struct session_child children[SESSION_MAX_CHILDREN];
+	unsigned n_children;
+
+	struct capture cap;
+	uint64_t pcs[UNWIND_MAX_DEPTH];
+};
+
+/* Initialise s (depth = frames per stack).  Returns 0 or -ENOMEM. */
+__attribute__((warn_unused_result))
+int session_init(struct session *s, unsigned depth);
+void session_release(struct session *s);
+
+/* Attach to a running process and arm the probes.  On failure a message
+ * has been printed, the target is as it was, and an lt_exit code other
+ * than LT_EXIT_OK is returned. */
+enum lt_exit session_attach(struct session *s, pid_t pid);
+/* Launch argv traced; probes armed before the program's entry point. */
+enum lt_exit session_launch(struct session *s, char *const argv[]);
+
+/* Run until duration_s (<= 0: no limit) passes, SIGINT/SIGTERM/SIGHUP
+ * (which the caller has blocked) arrives, or the target exits or exec's.
+ * Sets s->end_reason. */
+void session_run(struct session *s, double duration_s);
+
+/* Detach from every thread, restoring everything (detach.c).
+ * Returns 0 or a negative errno (a message has been printed). */
+int session_detach(struct session *s);
+
+/* -- shared between session.c and detach.c ------------------------------ */
+
+/* Account for a stop that is not a probe hit and decide nothing: new
+ * threads, fork/vfork children, exec, exit. */
+void session_note_event(struct session *s, pid_t tid, int status);
+/* A stop of a tid not in the thread table: a new thread whose parent's
+ * clone event is still to come, or a fork/vfork child. */
+void session_unknown_stop(struct session *s, pid_t tid, int status);
+/* A thread stopped at the return trampoline with sp after the return:
+ * apply the call's result and point regs at the real return address.
+ * Returns 0 or -ENOENT if no shadow entry matches. */
+int session_finish_return(struct session *s, struct thread *th, struct arch_regs *regs);
+/* Clean up and detach a fork child (the child is ptrace-stopped). */
+void session_release_child(struct session *s, struct session_child *c);
+double session_now(void);
+
+#endif

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * allocsyms.c - allocator discovery with libdwfl over /proc/PID/maps.
+ * Every definition is probed: only the one actually called fires, and
+ * wrappers calling the next definition are nested calls that the session
+ * ignores (DESIGN.md 6.3).  Names and kinds are one table.
+ */
+#define _GNU_SOURCE
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leaktrap/allocsyms.h"
+
+/* Earlier names win when several share an address. */
+static const struct {
+	const char *name;
+	enum probe_kind kind;
+} known[] = {
+	{ "malloc", PK_MALLOC },
+	{ "calloc", PK_CALLOC },
+	{ "realloc", PK_REALLOC },
+	{ "reallocarray", PK_REALLOCARRAY },
+	{ "free", PK_FREE },
+	{ "cfree", PK_FREE },
+	{ "posix_memalign", PK_POSIX_MEMALIGN },
+	{ "aligned_alloc", PK_MEMALIGN },
+	{ "memalign", PK_MEMALIGN },
+	{ "valloc", PK_VALLOC },
+	{ "pvalloc", PK_PVALLOC },
+};
+enum { N_KNOWN = sizeof(known) / sizeof(known[0]) };
+
+static const char *const kind_names[PK_COUNT] = {
+	[PK_MALLOC] = "malloc", [PK_CALLOC] = "calloc", [PK_REALLOC] = "realloc",
+	[PK_REALLOCARRAY] = "reallocarray", [PK_FREE] = "free",
+	[PK_POSIX_MEMALIGN] = "posix_memalign", [PK_MEMALIGN] = "memalign",
+	[PK_VALLOC] = "valloc", [PK_PVALLOC] = "pvalloc",
+};
+
+const char *probe_kind_name(enum probe_kind kind) { return kind_names[kind]; }
+
+static int known_index(const char *name)
+{
+	for (int i = 0; i < N_KNOWN; i++)
+		if (!strcmp(name, known[i].name))
+			return i;
+	return -1;
+}
+
+int allocsyms_kind(const char *name)
+{
+	int i = known_index(name);
+	return i < 0 ? -1 : (int)known[i].kind;
+}
+
+struct found {
+	struct allocsym *v;
+	size_t n, cap;
+	int err;
+};
+
+static int add_sym(struct found *f, uint64_t addr, int idx, const char *module)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->v[i].addr != addr)
+			continue;
+		if (idx < known_index(f->v[i].name)) {     /* a better name */
+			free(f->v[i].name);
+			f->v[i].name = strdup(known[idx].name);
+			f->v[i].kind = known[idx].kind;
+		}
+		return f->v[i].name ? 0 : -ENOMEM;
+	}
+	if (f->n == f->cap) {
+		size_t ncap = f->cap ? f->cap * 2 : 16;
+		struct allocsym *v = realloc(f->v, ncap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		f->v = v, f->cap = ncap;
+	}
+	struct allocsym *s = &f->v[f->n++];
+	s->addr = addr, s->kind = known[idx].kind;
+	s->name = strdup(known[idx].name);
+	s->module = strdup(module ? module : "?");
+	return s->name && s->module ? 0 : -ENOMEM;
+}
+
+static int each_module(Dwfl_Module *mod, void **userdata, const char *name,
+		       Dwarf_Addr start, void *arg)
+{
+	struct found *f = arg;
+	int n = dwfl_module_getsymtab(mod);
+	for (int i = 1; i < n && !f->err; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		const char *sname = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx,
+							   NULL, NULL);
+		if (!sname || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+		    shndx == SHN_UNDEF || addr == 0)
+			continue;
+		int idx = known_index(sname);
+		if (idx >= 0)
+			f->err = add_sym(f, addr, idx, name);
+	}
+	return f->err ? DWARF_CB_ABORT : DWARF_CB_OK;
+}
+
+static int by_addr(const void *a, const void *b)
+{
+	const struct allocsym *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+int allocsyms_find(pid_t pid, struct allocsym **syms_ret, size_t *n_ret)
+{
+	static char *debuginfo_path = NULL;
+	static const Dwfl_Callbacks cb = {
+		.find_elf = dwfl_linux_proc_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.debuginfo_path = &debuginfo_path,
+	};
+	struct found f = { 0 };
+	Dwfl *dwfl = dwfl_begin(&cb);
+	if (!dwfl)
+		return -ENOMEM;
+	dwfl_report_begin(dwfl);
+	int r = dwfl_linux_proc_report(dwfl, pid);
+	dwfl_report_end(dwfl, NULL, NULL);
+	if (r == 0)
+		dwfl_getmodules(dwfl, each_module, &f, 0);
+	dwfl_end(dwfl);
+	if (r != 0 || f.err) {
+		allocsyms_free(f.v, f.n);
+		return r > 0 ? -r : (r < 0 ? -ESRCH : f.err);
+	}
+	qsort(f.v, f.n, sizeof(*f.v), by_addr);
+	*syms_ret = f.v, *n_ret = f.n;
+	return 0;
+}
+
+void allocsyms_free(struct allocsym *syms, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(syms[i].name);
+		free(syms[i].module);
+	}
+	free(syms);
+}

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * detach.c - leaving the target exactly as it was (DESIGN.md 7.1): stop
+ * every thread, put every original byte back, move each thread off our
+ * breakpoints, trampoline and slots (draining a SIGTRAP of ours still
+ * queued behind the interrupt stop), write back every hijacked return
+ * address, unmap the scratch pages once nothing refers to them, and detach
+ * each thread with the signal it was about to receive.  Also cleans fork
+ * children, which inherit a copy of all of that.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include "leaktrap/inject.h"
+#include "leaktrap/probes.h"
+#include "leaktrap/scratch.h"
+#include "leaktrap/session.h"
+#include "leaktrap/tracee.h"
+
+#ifndef SI_KERNEL
+#define SI_KERNEL 0x80
+#endif
+
+/* ---- stopping everything ----------------------------------------------- */
+
+static int all_stopped(const struct session *s)
+{
+	unsigned it = 0;
+	for (struct thread *th; (th = target_next_thread(&s->t, &it));)
+		if (th->state != TS_STOPPED)
+			return 0;
+	for (unsigned i = 0; i < s->n_children; i++)
+		if (!s->children[i].stopped || !s->children[i].from_parent)
+			return 0;
+	return 1;
+}
+
+static void interrupt_running(struct session *s)
+{
+	unsigned it = 0;
+	for (struct thread *th; (th = target_next_thread(&s->t, &it));)
+		if (th->state != TS_STOPPED)
+			(void)ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL);
+}
+
+static void note_stop(struct session *s, struct thread *th, int status)
+{
+	th->state = TS_STOPPED, th->status = status;
+	if ((status >> 16) == 0 && WSTOPSIG(status) != SIGTRAP)
+		th->stop_sig = WSTOPSIG(status);
+	else if ((status >> 16) != 0 && (status >> 16) != PTRACE_EVENT_STOP)
+		session_note_event(s, th->tid, status);
+}
+
+/* Collect one stop per thread, keeping every thread stopped; new threads
+ * and fork children reported meanwhile are handled on the way. */
+static void stop_all(struct session *s)
+{
+	interrupt_running(s);
+	while (!all_stopped(s)) {
+		int status;
+		pid_t tid = waitpid(-1, &status, __WALL);
+		if (tid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;              /* nothing left to wait for */
+		}
+		struct thread *th = target_thread(&s->t, tid);
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			target_del_thread(&s->t, tid);
+			s->target_gone |= tid == s->t.pid;
+		} else if (!th) {
+			session_unknown_stop(s, tid, status);
+		} else {
+			note_stop(s, th, status);
+		}
+	}
+}
+
+/* ---- putting one thread back ------------------------------------------- */
+
+static int sigtrap_pending(pid_t pid, pid_t tid)
+{
+	char path[96], line[256];
+	unsigned long long mask = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SigPnd: %llx", &mask) == 1)
+			break;
+	fclose(f);
+	return !!(mask & (1ULL << (SIGTRAP - 1)));
+}
+
+/* The thread executed our breakpoint but was stopped by the interrupt
+ * first: let the queued SIGTRAP be reported now (before any instruction
+ * runs) and swallow it, unless it turns out not to be ours. */
+static void drain_sigtrap(struct session *s, struct thread *th)
+{
+	if ((th->status >> 16) == 0 || !sigtrap_pending(s->t.pid, th->tid))
+		return;
+	for (int tries = 0; tries < 8; tries++) {
+		int status;
+		siginfo_t si;
+		if (ptrace(PTRACE_CONT, th->tid, NULL, NULL) < 0 ||
+		    waitpid(th->tid, &status, __WALL) < 0 || !WIFSTOPPED(status))
+			return;
+		th->status = status;
+		if ((status >> 16) != 0)
+			continue;               /* a stray interrupt stop */
+		if (WSTOPSIG(status) != SIGTRAP) {
+			th->stop_sig = WSTOPSIG(status);
+			continue;
+		}
+		if (ptrace(PTRACE_GETSIGINFO, th->tid, NULL, &si) == 0 &&
+		    si.si_code != SI_KERNEL)
+			th->stop_sig = SIGTRAP;     /* the target's own */
+		return;
+	}
+}
+
+/* Write back the hijacked return addresses still on the thread's stack. */
+static void restore_returns(struct session *s, struct mem *m, const struct shadow *sh,
+			    unsigned n, uint64_t sp)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t word;
+		if (sh[i].entry_sp < sp ||
+		    mem_read(m, sh[i].entry_sp, &word, sizeof(word)) ||
+		    word != s->t.trampoline)
+			continue;           /* frame gone, or the slot reused */
+		if (mem_write_data(m, sh[i].entry_sp, &sh[i].orig_ret, sizeof(word)))
+			lt_warn("cannot restore a return address of pid %d", (int)m->pid);
+	}
+}
+
+/* In-flight calls that never returned: a realloc's old block goes back. */
+static void abandon_calls(struct session *s, struct thread *th)
+{
+	for (unsigned i = 0; i < th->n_shadow; i++) {
+		const struct shadow *e = &th->shadow[i];
+		if (e->took_old && e->old_known && ledger_restore(s->ledger, &e->old) < 0)
+			lt_warn("out of memory while detaching");
+	}
+	th->n_shadow = 0;
+}
+
+/* A pc inside a slot becomes the equivalent pc in the original code. */
+static int leave_slot(struct session *s, struct arch_regs *regs)
+{
+	const struct probe *p = target_probe_by_slot(&s->t, arch_regs_pc(regs));
+	if (!p)
+		return 0;
+	for (unsigned i = 0; i < p->plan.n_exits; i++)
+		if (p->slot_addr + p->plan.exits[i].off == arch_regs_pc(regs)) {
+			arch_regs_set_pc(regs, p->plan.exits[i].pc);
+			return 1;
+		}
+	return -1;      /* mid-slot: it must finish there, keep the page */
+}
+
+/* Returns 1 if the thread still needs the scratch page. */
+static int fix_thread(struct session *s, struct thread *th)
+{
+	struct arch_regs regs;
+	if (arch_get_regs(th->tid, &regs) < 0)
+		return 0;
+	uint64_t pc = arch_regs_pc(&regs), bp = arch_trap_pc_to_bp(pc);
+	int ours = (bp == s->t.trampoline && bp) || target_probe_at(&s->t, bp);
+	int needs_page = 0;
+	if (ours)
+		drain_sigtrap(s, th);
+	else if ((th->status >> 16) == 0 && WSTOPSIG(th->status) == SIGTRAP)
+		th->stop_sig = SIGTRAP;     /* the target's own trap */
+	if (ours && bp != s->t.trampoline) {
+		arch_regs_set_pc(&regs, bp);        /* re-run the restored insn */
+	} else if (s->t.trampoline && (ours || pc == s->t.trampoline)) {
+		if (session_finish_return(s, th, &regs) < 0)
+			lt_warn("thread %d: return address lost", (int)th->tid);
+	} else {
+		needs_page = leave_slot(s, &regs) < 0;
+	}
+	restore_returns(s, &s->t.mem, th->shadow, th->n_shadow, arch_regs_sp(&regs));
+	abandon_calls(s, th);
+	if (arch_regs_pc(&regs) != pc && arch_set_regs(th->tid, &regs) < 0)
+		lt_warn("cannot move thread %d off leaktrap's code", (int)th->tid);
+	return needs_page;
+}
+
+/* ---- the scratch pages ------------------------------------------------- */
+
+static int refers_to_scratch(const struct target *t, const uint64_t *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (w[i] && scratch_page_of(t, w[i]))
+			return 1;
+	return 0;
+}
+
+/* Does any word of the thread's live stack point into a scratch page (a
+ * signal frame saved inside a slot, say)?  Then the pages must stay. */
+static int stack_refers_to_scratch(struct session *s, struct mem *m, pid_t tid,
+				   const struct maps *maps)
+{
+	enum { MAX_SCAN = 1 << 20 };
+	struct arch_regs regs;
+	if (arch_get_regs(tid, &regs) < 0)
+		return 0;
+	uint64_t sp = arch_regs_sp(&regs) & ~7ULL;
+	const struct map_entry *e = maps_find(maps, sp);
+	if (!e)
+		return 0;
+	size_t len = e->end - sp < MAX_SCAN ? (size_t)(e->end - sp) : MAX_SCAN;
+	uint64_t *buf = malloc(len);
+	ssize_t got = buf ? mem_read_partial(m, sp, buf, len) : -1;
+	int found = got > 0 && refers_to_scratch(&s->t, buf, (size_t)got / 8);
+	free(buf);
+	return found;
+}
+
+static int any_stack_refers(struct session *s)
+{
+	struct maps maps;
+	unsigned it = 0;
+	int found = 0;
+	if (maps_read(s->t.pid, &maps) < 0)
+		return 1;
+	for (struct thread *th; !found && (th = target_next_thread(&s->t, &it));)
+		found = stack_refers_to_scratch(s, &s->t.mem, th->tid, &maps);
+	maps_release(&maps);
+	return found;
+}
+
+static void unmap_scratch(struct session *s, int needed)
+{
+	struct thread *th = target_stopped_thread(&s->t);
+	if (!s->t.n_scratch || !th)
+		return;
+	if (needed || any_stack_refers(s)) {
+		lt_warn("left leaktrap's scratch page mapped in pid %d: a thread may still "
+			"return into it (it only jumps back to the original code)", (int)s->t.pid);
+		return;
+	}
+	if (scratch_unmap_all(&s->t, th) < 0)
+		lt_warn("cannot unmap leaktrap's scratch page from pid %d", (int)s->t.pid);
+}
+
+/* ---- detaching --------------------------------------------------------- */
+
+static void detach_threads(struct session *s)
+{
+	unsigned it = 0;
+	for (struct thread *th; (th = target_next_thread(&s->t, &it)); it = 0) {
+		(void)ptrace(PTRACE_DETACH, th->tid, NULL, (void *)(long)th->stop_sig);
+		target_del_thread(&s->t, th->tid);
+	}
+}
+
+int session_detach(struct session *s)
+{
+	int needs_page = 0, err = 0;
+	s->detaching = 1;
+	stop_all(s);
+	struct thread *any = target_stopped_thread(&s->t);
+	if (any && !s->execd) {
+		err = probes_disarm(&s->t, any->tid);
+		if (err)
+			lt_error_errno(err, "cannot restore the code of pid %d", (int)s->t.pid);
+		unsigned it = 0;
+		for (struct thread *th; (th = target_next_thread(&s->t, &it));)
+			needs_page |= fix_thread(s, th);
+		unmap_scratch(s, needs_page);
+	}
+	detach_threads(s);
+	return err;
+}
+
+/* ---- fork children ----------------------------------------------------- */
+
+void session_release_child(struct session *s, struct session_child *c)
+{
+	struct mem m;
+	struct thread th = { .tid = c->pid, .state = TS_STOPPED };
+	if (mem_open(&m, c->pid) == 0) {
+		struct arch_regs regs;
+		if (probes_restore_bytes(&s->t, &m, c->pid) < 0)
+			lt_warn("cannot restore the code of forked child %d", (int)c->pid);
+		if (arch_get_regs(c->pid, &regs) == 0)
+			restore_returns(s, &m, c->shadow, c->n_shadow, arch_regs_sp(&regs));
+		struct maps maps;
+		int refs = 1;
+		if (maps_read(c->pid, &maps) == 0) {
+			refs = stack_refers_to_scratch(s, &m, c->pid, &maps);
+			maps_release(&maps);
+		}
+		for (unsigned i = 0; !refs && i < s->t.n_scratch; i++) {
+			uint64_t args[6] = { s->t.scratch[i]->addr, SCRATCH_PAGE, 0, 0, 0, 0 };
+			long res;
+			if (inject_syscall(&s->t, &th, arch_sysno(ARCH_SYS_MUNMAP), args, &res) < 0)
+				break;
+		}
+		mem_close(&m);
+	}
+	(void)ptrace(PTRACE_DETACH, c->pid, NULL, NULL);
+}

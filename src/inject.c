@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inject.c - remote system calls (DESIGN.md section 4): find a syscall
+ * instruction in an executable mapping, point a stopped thread at it with
+ * the call's arguments and the restart logic disabled, single-step it with
+ * every signal blocked, read the result, and put registers and signal mask
+ * back exactly.  Does not decide what to map; scratch.c does.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include "leaktrap/error.h"
+#include "leaktrap/inject.h"
+
+/* Look for the syscall instruction in one executable mapping. */
+static uint64_t scan_mapping(struct mem *m, const struct map_entry *e)
+{
+	enum { CHUNK = 65536 };
+	uint8_t *buf = malloc(CHUNK);
+	uint64_t found = 0;
+	for (uint64_t a = e->start; buf && !found && a < e->end; a += CHUNK - 1) {
+		size_t len = e->end - a < CHUNK ? (size_t)(e->end - a) : CHUNK;
+		ssize_t n = mem_read_partial(m, a, buf, len);
+		if (n < (ssize_t)arch_syscall_insn_len)
+			break;
+		void *hit = memmem(buf, (size_t)n, arch_syscall_insn, arch_syscall_insn_len);
+		if (hit)
+			found = a + (uint64_t)((uint8_t *)hit - buf);
+	}
+	free(buf);
+	return found;
+}
+
+static int find_syscall_insn(struct target *t)
+{
+	for (size_t i = 0; i < t->maps.n && !t->syscall_insn; i++) {
+		const struct map_entry *e = &t->maps.v[i];
+		/* skip our own scratch pages and anonymous code */
+		if ((e->prot & MAP_X) && e->path && e->path[0] == '/')
+			t->syscall_insn = scan_mapping(&t->mem, e);
+	}
+	return t->syscall_insn ? 0 : -ENOEXEC;
+}
+
+/* Single-step until the thread is past the syscall instruction. */
+static int step_syscall(struct thread *th, uint64_t insn, struct arch_regs *regs_ret)
+{
+	for (int tries = 0; tries < 64; tries++) {
+		int status;
+		if (ptrace(PTRACE_SINGLESTEP, th->tid, NULL, NULL) < 0)
+			return -errno;
+		while (waitpid(th->tid, &status, __WALL) < 0)
+			if (errno != EINTR)
+				return -ESRCH;
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return -ESRCH;
+		int err = arch_get_regs(th->tid, regs_ret);
+		if (err)
+			return err;
+		if (arch_regs_pc(regs_ret) == arch_syscall_pc_after(insn))
+			return 0;
+		if (arch_regs_pc(regs_ret) != insn)
+			return -EFAULT;   /* should never happen */
+		/* a stray interrupt stop before the step: step again */
+	}
+	return -ETIMEDOUT;
+}
+
+int inject_syscall(struct target *t, struct thread *th, long nr,
+		   const uint64_t args[6], long *result_ret)
+{
+	struct arch_regs saved, regs;
+	uint64_t mask, all = ~0ULL;
+	int err;
+	if (!t->syscall_insn && (err = find_syscall_insn(t)))
+		return err;
+	if ((err = arch_get_regs(th->tid, &saved)))
+		return err;
+	if (ptrace(PTRACE_GETSIGMASK, th->tid, (void *)sizeof(mask), &mask) < 0 ||
+	    ptrace(PTRACE_SETSIGMASK, th->tid, (void *)sizeof(all), &all) < 0)
+		return -errno;
+	regs = saved;
+	arch_syscall_setup(&regs, t->syscall_insn, nr, args);
+	err = arch_set_regs(th->tid, &regs);
+	if (!err)
+		err = step_syscall(th, t->syscall_insn, &regs);
+	if (!err)
+		*result_ret = arch_syscall_result(&regs);
+	if (err != -ESRCH) {
+		int e1 = arch_set_regs(th->tid, &saved);
+		long e2 = ptrace(PTRACE_SETSIGMASK, th->tid, (void *)sizeof(mask), &mask);
+		if (!err && (e1 || e2 < 0))
+			err = e1 ? e1 : -errno;
+	}
+	return err;
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * probes.c - probe table construction, arming and disarming, and look-ups
+ * by breakpoint address or slot address.  What a probe hit means is the
+ * session's business.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leaktrap/error.h"
+#include "leaktrap/probes.h"
+#include "leaktrap/scratch.h"
+
+enum { CODE_BYTES = 16 };
+
+static int plan_one(struct target *t, struct thread *th, const struct allocsym *s,
+		    struct probe *p)
+{
+	uint8_t code[CODE_BYTES];
+	int err = mem_read(&t->mem, s->addr, code, sizeof(code));
+	if (err) {
+		lt_error_errno(err, "cannot read %s at 0x%llx", s->name,
+			       (unsigned long long)s->addr);
+		return err;
+	}
+	p->addr = s->addr, p->kind = s->kind;
+	memcpy(p->orig, code, arch_bp_len);
+	if ((err = scratch_reserve(t, th, s->addr, &p->slot_addr))) {
+		lt_error_errno(err, "cannot map a scratch page near %s", s->module);
+		return err;
+	}
+	err = arch_plan_probe(code, sizeof(code), p->addr, p->slot_addr, &p->plan);
+	if (!err && p->plan.kind == ARCH_PROBE_REFUSE)
+		err = -ENOTSUP;
+	if (err)
+		lt_error("cannot probe %s in %s at 0x%llx: first instruction '%s' %s",
+			 s->name, s->module, (unsigned long long)s->addr,
+			 p->plan.insn_text[0] ? p->plan.insn_text : "?",
+			 p->plan.why[0] ? p->plan.why : "cannot be relocated");
+	return err;
+}
+
+int probes_prepare(struct target *t, struct thread *th,
+		   const struct allocsym *syms, size_t n)
+{
+	t->probes = calloc(n ? n : 1, sizeof(*t->probes));
+	if (!t->probes)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct probe *p = &t->probes[t->n_probes];
+		p->name = strdup(syms[i].name);
+		p->module = strdup(syms[i].module);
+		t->n_probes++;
+		if (!p->name || !p->module)
+			return -ENOMEM;
+		int err = plan_one(t, th, &syms[i], p);
+		if (err)
+			return err;
+		if (p->plan.kind == ARCH_PROBE_XOL)
+			scratch_fill(t, p->slot_addr, p->plan.slot, p->plan.slot_len);
+		else
+			p->slot_addr = 0;
+	}
+	return 0;
+}
+
+int probes_arm(struct target *t, pid_t stopped_tid)
+{
+	int err = scratch_flush(t, stopped_tid);
+	for (unsigned i = 0; i < t->n_probes && !err; i++) {
+		struct probe *p = &t->probes[i];
+		err = mem_write_text(&t->mem, stopped_tid, p->addr, arch_bp_insn, arch_bp_len);
+		p->armed = !err;
+	}
+	if (err) {
+		lt_error_errno(err, "cannot write a breakpoint into pid %d", (int)t->pid);
+		(void)probes_disarm(t, stopped_tid);
+	}
+	return err;
+}
+
+int probes_restore_bytes(const struct target *t, struct mem *m, pid_t stopped_tid)
+{
+	int first = 0;
+	for (unsigned i = 0; i < t->n_probes; i++) {
+		const struct probe *p = &t->probes[i];
+		if (!p->armed)
+			continue;
+		int err = mem_write_text(m, stopped_tid, p->addr, p->orig, arch_bp_len);
+		if (err && !first)
+			first = err;
+	}
+	return first;
+}
+
+int probes_disarm(struct target *t, pid_t stopped_tid)
+{
+	int err = probes_restore_bytes(t, &t->mem, stopped_tid);
+	if (!err)
+		for (unsigned i = 0; i < t->n_probes; i++)
+			t->probes[i].armed = 0;
+	return err;
+}
+
+void probes_release(struct target *t)
+{
+	for (unsigned i = 0; i < t->n_probes; i++) {
+		free(t->probes[i].name);
+		free(t->probes[i].module);
+	}
+	free(t->probes);
+	t->probes = NULL;
+	t->n_probes = 0;
+}
+
+const struct probe *target_probe_at(const struct target *t, uint64_t addr)
+{
+	unsigned lo = 0, hi = t->n_probes;
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		if (t->probes[mid].addr == addr)
+			return &t->probes[mid];
+		if (t->probes[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct probe *target_probe_by_slot(const struct target *t, uint64_t addr)
+{
+	for (unsigned i = 0; i < t->n_probes; i++) {
+		const struct probe *p = &t->probes[i];
+		if (p->slot_addr && addr - p->slot_addr < ARCH_SLOT_SIZE)
+			return p;
+	}
+	return NULL;
+}

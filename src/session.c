@@ -1,0 +1,801 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * session.c - attach/launch, arming, and the event loop.  Every stop of a
+ * traced thread comes through handle_stop(): probe hits become ledger
+ * events (free at entry; allocations at the hijacked return, the kernel's
+ * uretprobe technique), other stops are forwarded or accounted for.  Only
+ * the outermost allocator call of a thread is recorded.  Detaching is in
+ * detach.c.
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "leaktrap/allocsyms.h"
+#include "leaktrap/probes.h"
+#include "leaktrap/scratch.h"
+#include "leaktrap/session.h"
+#include "leaktrap/tracee.h"
+
+double session_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int session_init(struct session *s, unsigned depth)
+{
+	memset(s, 0, sizeof(*s));
+	s->t.mem.fd = -1;
+	s->depth = depth < UNWIND_MAX_DEPTH ? depth : UNWIND_MAX_DEPTH;
+	s->ledger = ledger_create();
+	s->stacks = stacks_create();
+	return s->ledger && s->stacks ? 0 : -ENOMEM;
+}
+
+void session_release(struct session *s)
+{
+	unsigned it = 0;
+	for (struct thread *th; (th = target_next_thread(&s->t, &it)); it = 0)
+		target_del_thread(&s->t, th->tid);
+	free(s->t.threads);
+	probes_release(&s->t);
+	scratch_forget(&s->t);
+	maps_release(&s->t.maps);
+	mem_close(&s->t.mem);
+	unwinder_destroy(s->uw);
+	ledger_destroy(s->ledger);
+	stacks_destroy(s->stacks);
+}
+
+/* ---- resuming ---------------------------------------------------------- */
+
+static void cont(struct thread *th, int sig)
+{
+	if (ptrace(PTRACE_CONT, th->tid, NULL, (void *)(long)sig) == 0)
+		th->state = TS_RUNNING;
+	th->stop_sig = 0;
+}
+
+/* ---- recording --------------------------------------------------------- */
+
+static uint64_t mul_or_zero(uint64_t a, uint64_t b)
+{
+	uint64_t r;
+	return __builtin_mul_overflow(a, b, &r) ? 0 : r;
+}
+
+static uint64_t call_size(const struct shadow *e)
+{
+	switch (e->probe->kind) {
+	case PK_CALLOC: return mul_or_zero(e->args[0], e->args[1]);
+	case PK_REALLOC: return e->args[1];
+	case PK_REALLOCARRAY: return mul_or_zero(e->args[1], e->args[2]);
+	case PK_POSIX_MEMALIGN: return e->args[2];
+	case PK_MEMALIGN: return e->args[1];
+	default: return e->args[0];
+	}
+}
+
+static void record_block(struct session *s, const struct shadow *e, pid_t tid,
+			 uint64_t addr)
+{
+	struct ledger_block b = {
+		.addr = addr, .size = call_size(e), .time_ns = now_ns(),
+		.stack_id = e->stack_id, .tid = (uint32_t)tid,
+	};
+	if (ledger_alloc(s->ledger, &b) < 0)
+		s->end_reason = "error";
+}
+
+/* The outcome of realloc/reallocarray: the old block was taken out of the
+ * ledger at the entry (so that a thread handed the same address before we
+ * see the return cannot be confused with it). */
+static void finish_realloc(struct session *s, const struct shadow *e, pid_t tid,
+			   uint64_t ret)
+{
+	int freed = ret != 0 || call_size(e) == 0;  /* glibc: realloc(p, 0) frees */
+	if (e->took_old && freed)
+		ledger_count_free(s->ledger, e->old_known);
+	else if (e->took_old && e->old_known && ledger_restore(s->ledger, &e->old) < 0)
+		s->end_reason = "error";
+	if (ret)
+		record_block(s, e, tid, ret);
+}
+
+static void apply_return(struct session *s, struct thread *th,
+			 const struct shadow *e, uint64_t ret)
+{
+	uint64_t block = ret;
+	switch (e->probe->kind) {
+	case PK_REALLOC:
+	case PK_REALLOCARRAY:
+		finish_realloc(s, e, th->tid, ret);
+		return;
+	case PK_POSIX_MEMALIGN:
+		if (ret != 0 || mem_read(&s->t.mem, e->args[0], &block, sizeof(block)))
+			return;
+		break;
+	default:
+		break;
+	}
+	if (block)
+		record_block(s, e, th->tid, block);
+}
+
+int session_finish_return(struct session *s, struct thread *th, struct arch_regs *regs)
+{
+	uint64_t sp = arch_regs_sp(regs);
+	int i = (int)th->n_shadow - 1;
+	while (i >= 0 && arch_sp_after_return(th->shadow[i].entry_sp) != sp)
+		i--;
+	if (i < 0)
+		return -ENOENT;
+	struct shadow e = th->shadow[i];
+	th->n_shadow = (unsigned)i;      /* deeper entries were abandoned */
+	apply_return(s, th, &e, arch_regs_retval(regs));
+	arch_regs_set_pc(regs, e.orig_ret);
+	return 0;
+}
+
+/* Hijack the return of an outermost allocation call and remember it. */
+static int begin_call(struct session *s, struct thread *th, const struct arch_regs *regs,
+		      const struct probe *p)
+{
+	uint64_t slot = arch_entry_ret_slot(regs), ret;
+	if (th->n_shadow == SHADOW_MAX)
+		return -ENOSPC;
+	if (unwind_capture(&s->t.mem, regs, &s->cap) < 0 || s->cap.len < sizeof(ret))
+		return -EFAULT;
+	memcpy(&ret, s->cap.stack + (slot - s->cap.sp), sizeof(ret));
+	int err = mem_write_data(&s->t.mem, slot, &s->t.trampoline, sizeof(s->t.trampoline));
+	if (err)
+		return err;
+	struct shadow *e = &th->shadow[th->n_shadow++];
+	memset(e, 0, sizeof(*e));
+	e->orig_ret = ret, e->entry_sp = arch_regs_sp(regs), e->probe = p;
+	e->stack_id = UINT32_MAX;
+	for (unsigned i = 0; i < 3; i++)
+		e->args[i] = arch_regs_arg(regs, i);
+	if ((p->kind == PK_REALLOC || p->kind == PK_REALLOCARRAY) && e->args[0]) {
+		e->took_old = 1;
+		e->old_known = ledger_take(s->ledger, e->args[0], &e->old) == 0;
+	}
+	return 0;
+}
+
+static void check_new_stack(struct session *s, uint32_t id, const uint64_t *pcs, unsigned n)
+{
+	if (id + 1 != stacks_count(s->stacks))
+		return;                 /* seen before */
+	for (unsigned i = 0; i < n; i++)
+		if (!maps_find(&s->t.maps, pcs[i])) {
+			struct maps m;
+			if (maps_read(s->t.pid, &m) == 0) {
+				maps_release(&s->t.maps);
+				s->t.maps = m;
+			}
+			return;
+		}
+}
+
+static void unwind_call(struct session *s, struct shadow *e)
+{
+	unsigned n = unwinder_unwind(s->uw, &s->cap, s->pcs, s->depth);
+	if (stacks_intern(s->stacks, s->pcs, n, &e->stack_id) < 0) {
+		s->end_reason = "error";
+		return;
+	}
+	check_new_stack(s, e->stack_id, s->pcs, n);
+}
+
+static void drop_dead(struct thread *th, uint64_t sp)
+{
+	while (th->n_shadow && th->shadow[th->n_shadow - 1].entry_sp < sp)
+		th->n_shadow--;         /* longjmp'd over */
+}
+
+static uint64_t resume_pc(const struct probe *p)
+{
+	return p->plan.kind == ARCH_PROBE_XOL ? p->slot_addr : p->addr + p->plan.insn_len;
+}
+
+static void on_probe(struct session *s, struct thread *th, struct arch_regs *regs,
+		     const struct probe *p)
+{
+	int hijacked = 0;
+	drop_dead(th, arch_regs_sp(regs));
+	if (!th->passthrough && th->n_shadow == 0) {
+		if (p->kind == PK_FREE)
+			(void)ledger_free(s->ledger, arch_regs_arg(regs, 0));
+		else
+			hijacked = begin_call(s, th, regs, p) == 0;
+	}
+	arch_regs_set_pc(regs, resume_pc(p));
+	if (arch_set_regs(th->tid, regs) == 0)
+		cont(th, 0);
+	if (hijacked)
+		unwind_call(s, &th->shadow[th->n_shadow - 1]);
+}
+
+static void on_trampoline(struct session *s, struct thread *th, struct arch_regs *regs)
+{
+	if (session_finish_return(s, th, regs) < 0) {
+		/* cannot happen unless our bookkeeping is wrong: stop here and
+		 * let the detach put the thread somewhere sane */
+		lt_error("thread %d returned to the trampoline with no matching call",
+			 (int)th->tid);
+		s->end_reason = "error";
+		return;
+	}
+	if (arch_set_regs(th->tid, regs) == 0)
+		cont(th, 0);
+}
+
+/* A SIGTRAP signal-delivery-stop: ours (probe or trampoline) or the
+ * target's own, which is forwarded. */
+static void on_sigtrap(struct session *s, struct thread *th)
+{
+	struct arch_regs regs;
+	if (arch_get_regs(th->tid, &regs) < 0)
+		return;
+	uint64_t bp = arch_trap_pc_to_bp(arch_regs_pc(&regs));
+	const struct probe *p;
+	if (bp == s->t.trampoline && bp)
+		on_trampoline(s, th, &regs);
+	else if ((p = target_probe_at(&s->t, bp)))
+		on_probe(s, th, &regs, p);
+	else
+		cont(th, SIGTRAP);
+}
+
+/* ---- events other than probe hits -------------------------------------- */
+
+static struct session_child *find_child(struct session *s, pid_t pid)
+{
+	for (unsigned i = 0; i < s->n_children; i++)
+		if (s->children[i].pid == pid)
+			return &s->children[i];
+	return NULL;
+}
+
+static struct session_child *get_child(struct session *s, pid_t pid)
+{
+	struct session_child *c = find_child(s, pid);
+	if (c || s->n_children == SESSION_MAX_CHILDREN)
+		return c;
+	c = &s->children[s->n_children++];
+	memset(c, 0, sizeof(*c));
+	c->pid = pid;
+	return c;
+}
+
+static void forget_child(struct session *s, struct session_child *c)
+{
+	*c = s->children[--s->n_children];
+}
+
+/* Both halves of a fork are known: release a fork child, or adopt a vfork
+ * child (it shares our memory) as a pass-through thread. */
+static void child_ready(struct session *s, struct session_child *c)
+{
+	if (!c->from_parent || !c->stopped)
+		return;
+	if (c->vfork) {
+		struct thread *th = target_add_thread(&s->t, c->pid);
+		if (th) {
+			th->passthrough = 1;
+			th->state = TS_STOPPED;
+			th->status = (SIGTRAP << 8) | 0x7f;
+			if (!s->detaching)
+				cont(th, 0);
+		}
+	} else {
+		session_release_child(s, c);
+	}
+	forget_child(s, c);
+}
+
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[128];
+	pid_t tgid = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+/* A stop from a tid we do not know: a new thread or a fork child whose
+ * first stop came before its parent's event. */
+void session_unknown_stop(struct session *s, pid_t tid, int status)
+{
+	struct session_child *c = find_child(s, tid);
+	if (!c && tgid_of(tid) == s->t.pid) {
+		struct thread *th = target_add_thread(&s->t, tid);
+		if (th) {
+			th->state = TS_STOPPED, th->status = status;
+			if (!s->detaching)
+				cont(th, 0);
+		}
+		return;
+	}
+	if (!c && !(c = get_child(s, tid))) {
+		(void)ptrace(PTRACE_DETACH, tid, NULL, NULL);
+		return;
+	}
+	c->stopped = 1;
+	child_ready(s, c);
+}
+
+static void on_fork_event(struct session *s, struct thread *th, int vfork)
+{
+	unsigned long msg = 0;
+	if (ptrace(PTRACE_GETEVENTMSG, th->tid, NULL, &msg) < 0)
+		return;
+	struct session_child *c = get_child(s, (pid_t)msg);
+	if (!c)
+		return;
+	c->from_parent = 1, c->vfork = vfork;
+	c->n_shadow = th->n_shadow;
+	memcpy(c->shadow, th->shadow, th->n_shadow * sizeof(th->shadow[0]));
+	child_ready(s, c);
+}
+
+static void on_exec(struct session *s, struct thread *th)
+{
+	unsigned long former = 0;
+	(void)ptrace(PTRACE_GETEVENTMSG, th->tid, NULL, &former);
+	if (th->passthrough) {          /* a vfork child left our memory */
+		(void)ptrace(PTRACE_DETACH, th->tid, NULL, NULL);
+		target_del_thread(&s->t, th->tid);
+		return;
+	}
+	if ((pid_t)former != th->tid)
+		target_del_thread(&s->t, (pid_t)former);
+	/* the old image, its breakpoints and scratch pages are gone */
+	s->execd = 1;
+	for (unsigned i = 0; i < s->t.n_probes; i++)
+		s->t.probes[i].armed = 0;
+	scratch_forget(&s->t);
+	unsigned it = 0;
+	for (struct thread *o; (o = target_next_thread(&s->t, &it));)
+		o->n_shadow = 0;
+	if (!s->end_reason)
+		s->end_reason = "exec";
+}
+
+void session_note_event(struct session *s, pid_t tid, int status)
+{
+	struct thread *th = target_thread(&s->t, tid);
+	unsigned long msg = 0;
+	switch (status >> 16) {
+	case PTRACE_EVENT_CLONE:
+		if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0 &&
+		    !target_thread(&s->t, (pid_t)msg) && !find_child(s, (pid_t)msg)) {
+			struct thread *nt = target_add_thread(&s->t, (pid_t)msg);
+			if (nt)
+				nt->passthrough = th->passthrough;
+		}
+		break;
+	case PTRACE_EVENT_FORK:
+		on_fork_event(s, th, 0);
+		break;
+	case PTRACE_EVENT_VFORK:
+		on_fork_event(s, th, 1);
+		break;
+	case PTRACE_EVENT_EXEC:
+		on_exec(s, th);
+		break;
+	case PTRACE_EVENT_EXIT:
+		th->exiting = 1;
+		th->n_shadow = 0;
+		break;
+	}
+}
+
+static void on_exit_status(struct session *s, pid_t tid)
+{
+	target_del_thread(&s->t, tid);
+	if (tid == s->t.pid) {
+		s->target_gone = 1;
+		if (!s->end_reason)
+			s->end_reason = "target-exit";
+	}
+}
+
+static void handle_stop(struct session *s, pid_t tid, int status)
+{
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		on_exit_status(s, tid);
+		return;
+	}
+	struct thread *th = target_thread(&s->t, tid);
+	if (!th) {
+		session_unknown_stop(s, tid, status);
+		return;
+	}
+	th->state = TS_STOPPED, th->status = status;
+	int event = status >> 16, sig = WSTOPSIG(status);
+	if (event == 0 && sig == SIGTRAP) {
+		on_sigtrap(s, th);
+	} else if (event == 0) {
+		cont(th, sig);                      /* the target's own signal */
+	} else if (event == PTRACE_EVENT_STOP) {
+		if (tracee_is_group_stop(status))
+			(void)tracee_resume(th);    /* PTRACE_LISTEN */
+		else
+			cont(th, 0);
+	} else {
+		session_note_event(s, tid, status);
+		if ((th = target_thread(&s->t, tid)) && th->state == TS_STOPPED)
+			cont(th, 0);
+	}
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+static int wait_signal(struct session *s, double deadline)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD), sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM), sigaddset(&set, SIGHUP);
+	struct timespec ts, *tsp = NULL;
+	if (deadline > 0) {
+		double left = deadline - session_now();
+		if (left <= 0)
+			return -EAGAIN;
+		ts.tv_sec = (time_t)left;
+		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+		tsp = &ts;
+	}
+	int sig = sigtimedwait(&set, NULL, tsp);
+	return sig < 0 ? -errno : sig;
+}
+
+void session_run(struct session *s, double duration_s)
+{
+	double deadline = duration_s > 0 ? s->t_start + duration_s : 0;
+	while (!s->end_reason) {
+		int status;
+		pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
+		if (tid > 0) {
+			handle_stop(s, tid, status);
+			continue;
+		}
+		if (tid < 0 && errno == ECHILD) {
+			s->target_gone = 1;
+			s->end_reason = "target-exit";
+			break;
+		}
+		int sig = wait_signal(s, deadline);
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
+			s->end_reason = "interrupt";
+		else if (sig == -EAGAIN)
+			s->end_reason = "duration";
+	}
+	s->t_end = session_now();
+}
+
+/* ---- attaching and arming ---------------------------------------------- */
+
+static enum lt_exit explain_seize_error(pid_t pid, int err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (err == -ESRCH && access(path, F_OK) != 0) {
+		lt_error("no such process: %d", (int)pid);
+		return LT_EXIT_NO_PROCESS;
+	}
+	if (err == -ESRCH) {
+		lt_error("pid %d exited while leaktrap was attaching", (int)pid);
+		return LT_EXIT_TARGET_GONE;
+	}
+	if (err == -EPERM) {
+		int scope = -1;
+		FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+		if (f) {
+			if (fscanf(f, "%d", &scope) != 1)
+				scope = -1;
+			fclose(f);
+		}
+		lt_error("cannot attach to pid %d: operation not permitted (another tracer "
+			 "attached? otherwise run as the process's user with "
+			 "kernel.yama.ptrace_scope=0 (now %d), or as root / with "
+			 "CAP_SYS_PTRACE)", (int)pid, scope);
+		return LT_EXIT_PERMISSION;
+	}
+	lt_error_errno(err, "cannot attach to pid %d", (int)pid);
+	return LT_EXIT_ERROR;
+}
+
+static void read_comm(struct target *t)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)t->pid);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		if (fgets(t->comm, sizeof(t->comm), f))
+			t->comm[strcspn(t->comm, "\n")] = 0;
+		fclose(f);
+	}
+}
+
+/* Pick a stopped thread for injections: not in a group-stop if possible. */
+static struct thread *work_thread(struct target *t)
+{
+	unsigned it = 0;
+	struct thread *any = NULL;
+	for (struct thread *th; (th = target_next_thread(t, &it));) {
+		if (th->state != TS_STOPPED)
+			continue;
+		if (!tracee_is_group_stop(th->status))
+			return th;
+		any = th;
+	}
+	return any;
+}
+
+static void name_exe(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, buf, len - 1);
+	buf[n > 0 ? n : 0] = 0;
+}
+
+static enum lt_exit find_allocator(struct session *s, struct allocsym **syms, size_t *n)
+{
+	int err = allocsyms_find(s->t.pid, syms, n);
+	if (err == -ESRCH) {
+		lt_error("pid %d exited while leaktrap was attaching", (int)s->t.pid);
+		return LT_EXIT_TARGET_GONE;
+	}
+	if (err) {
+		lt_error_errno(err, "cannot read the symbols of pid %d", (int)s->t.pid);
+		return LT_EXIT_ERROR;
+	}
+	if (*n == 0) {
+		char exe[512];
+		name_exe(s->t.pid, exe, sizeof(exe));
+		lt_error("no allocator functions found in pid %d (%s): the program is "
+			 "static and stripped, or its allocator is unknown", (int)s->t.pid, exe);
+		return LT_EXIT_NO_ALLOCATOR;
+	}
+	return LT_EXIT_OK;
+}
+
+/* Every thread is stopped: find the allocator, map the scratch pages,
+ * write the slots and breakpoints, resume.  On failure undo everything. */
+static enum lt_exit arm(struct session *s)
+{
+	struct target *t = &s->t;
+	struct allocsym *syms = NULL;
+	size_t n = 0;
+	struct thread *th = work_thread(t);
+	enum lt_exit rc = LT_EXIT_ERROR;
+	if (!th || maps_read(t->pid, &t->maps) < 0 || mem_open(&t->mem, t->pid) < 0) {
+		lt_error("pid %d exited while leaktrap was attaching", (int)t->pid);
+		return LT_EXIT_TARGET_GONE;
+	}
+	read_comm(t);
+	if ((rc = find_allocator(s, &syms, &n)) != LT_EXIT_OK)
+		goto out_syms;
+	rc = LT_EXIT_ERROR;
+	if (probes_prepare(t, th, syms, n) < 0)
+		goto out_scratch;
+	if (probes_arm(t, th->tid) < 0)
+		goto out_scratch;
+	if (!(s->uw = unwinder_create(&t->mem))) {
+		lt_error("cannot create the unwinder");
+		goto out_disarm;
+	}
+	allocsyms_free(syms, n);
+	return LT_EXIT_OK;
+out_disarm:
+	(void)probes_disarm(t, th->tid);
+out_scratch:
+	if (scratch_unmap_all(t, th) < 0)
+		lt_warn("cannot unmap leaktrap's scratch page from pid %d", (int)t->pid);
+out_syms:
+	allocsyms_free(syms, n);
+	return rc;
+}
+
+static void announce(struct session *s)
+{
+	lt_error("attached to pid %d (%u threads), tracing %u allocator functions",
+		 (int)s->t.pid, s->t.n_threads, s->t.n_probes);
+}
+
+enum lt_exit session_attach(struct session *s, pid_t pid)
+{
+	s->t.pid = pid;
+	if (pid == getpid()) {
+		lt_error("cannot trace leaktrap itself (pid %d)", (int)pid);
+		return LT_EXIT_NO_PROCESS;
+	}
+	int err = tracee_seize_all(&s->t);
+	if (err < 0)
+		return explain_seize_error(pid, err);
+	enum lt_exit rc = arm(s);
+	if (rc != LT_EXIT_OK) {
+		tracee_detach_unchanged(&s->t);
+		return rc;
+	}
+	s->t_start = session_now();
+	announce(s);
+	tracee_resume_all(&s->t);
+	return LT_EXIT_OK;
+}
+
+/* ---- launching --------------------------------------------------------- */
+
+static uint64_t read_entry(pid_t pid)
+{
+	char path[64];
+	Elf64_auxv_t av;
+	uint64_t entry = 0;
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	while (read(fd, &av, sizeof(av)) == sizeof(av) && av.a_type != AT_NULL)
+		if (av.a_type == AT_ENTRY)
+			entry = av.a_un.a_val;
+	close(fd);
+	return entry;
+}
+
+/* Wait for one stop of pid, forwarding its own signals.  Returns the
+ * status of a ptrace event or SIGTRAP stop, or -ESRCH if it exited. */
+static int wait_launch_stop(pid_t pid, int *status_ret)
+{
+	for (;;) {
+		int status;
+		if (waitpid(pid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -ESRCH;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			*status_ret = status;
+			return -ESRCH;
+		}
+		int sig = WSTOPSIG(status);
+		if ((status >> 16) == 0 && sig != SIGTRAP) {
+			(void)ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig);
+			continue;
+		}
+		*status_ret = status;
+		return 0;
+	}
+}
+
+/* Run the new image to its entry point: the libraries are loaded. */
+static int run_to_entry(struct session *s, pid_t pid)
+{
+	uint64_t entry = read_entry(pid);
+	uint8_t orig[ARCH_BP_MAX_LEN];
+	struct arch_regs regs;
+	int status, err;
+	if (!entry)
+		return -ENOEXEC;
+	if ((err = mem_open(&s->t.mem, pid)) ||
+	    (err = mem_read(&s->t.mem, entry, orig, arch_bp_len)) ||
+	    (err = mem_write_text(&s->t.mem, pid, entry, arch_bp_insn, arch_bp_len)))
+		return err;
+	do {
+		if (ptrace(PTRACE_CONT, pid, NULL, NULL) < 0 ||
+		    (err = wait_launch_stop(pid, &status)) < 0)
+			return err < 0 ? err : -errno;
+		err = arch_get_regs(pid, &regs);
+	} while (!err && arch_trap_pc_to_bp(arch_regs_pc(&regs)) != entry);
+	if (!err)
+		err = mem_write_text(&s->t.mem, pid, entry, orig, arch_bp_len);
+	arch_regs_set_pc(&regs, entry);
+	mem_close(&s->t.mem);
+	return err ? err : arch_set_regs(pid, &regs);
+}
+
+static pid_t spawn_stopped(struct session *s, char *const argv[], int errfd[2])
+{
+	int go[2];
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errfd, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		close(go[1]);
+		sigprocmask(SIG_SETMASK, &s->orig_mask, NULL);
+		if (read(go[0], &c, 1) == 1)
+			execvp(argv[0], argv);
+		int e = errno;
+		ssize_t w = write(errfd[1], &e, sizeof(e));
+		(void)w;
+		_exit(127);
+	}
+	close(go[0]), close(errfd[1]);
+	if (pid > 0 && ptrace(PTRACE_SEIZE, pid, NULL, (void *)tracee_options) < 0) {
+		int e = errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -e;
+	}
+	ssize_t w = write(go[1], "g", 1);
+	(void)w;
+	close(go[1]);
+	return pid;
+}
+
+static enum lt_exit launch_failed(const char *cmd, int errfd)
+{
+	int e = 0;
+	if (read(errfd, &e, sizeof(e)) == sizeof(e)) {
+		lt_error_errno(e, "cannot execute '%s'", cmd);
+		return LT_EXIT_USAGE;
+	}
+	lt_error("'%s' exited before leaktrap could attach", cmd);
+	return LT_EXIT_TARGET_GONE;
+}
+
+enum lt_exit session_launch(struct session *s, char *const argv[])
+{
+	int errfd[2], status = 0, err;
+	pid_t pid = spawn_stopped(s, argv, errfd);
+	if (pid < 0) {
+		lt_error_errno(-pid, "cannot launch '%s'", argv[0]);
+		return LT_EXIT_ERROR;
+	}
+	s->t.pid = pid;
+	do
+		err = wait_launch_stop(pid, &status);
+	while (!err && (status >> 16) != PTRACE_EVENT_EXEC &&
+	       ptrace(PTRACE_CONT, pid, NULL, NULL) == 0);
+	enum lt_exit rc = err ? launch_failed(argv[0], errfd[0]) : LT_EXIT_OK;
+	close(errfd[0]);
+	if (rc != LT_EXIT_OK)
+		return rc;
+	if ((err = run_to_entry(s, pid)) < 0) {
+		lt_error_errno(err, "cannot run '%s' to its entry point", argv[0]);
+		return LT_EXIT_TARGET_GONE;
+	}
+	struct thread *th = target_add_thread(&s->t, pid);
+	if (!th)
+		return LT_EXIT_ERROR;
+	th->state = TS_STOPPED, th->status = (SIGTRAP << 8) | 0x7f;
+	if ((rc = arm(s)) != LT_EXIT_OK) {
+		kill(pid, SIGKILL);     /* we started it; nothing was left armed */
+		while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+			;
+		target_del_thread(&s->t, pid);
+		return rc;
+	}
+	s->t_start = session_now();
+	announce(s);
+	tracee_resume_all(&s->t);
+	return LT_EXIT_OK;
+}
