@@ -230,20 +230,11 @@ static int report(struct session *s, const struct options *o)
 	return err;
 }
 
-static void block_signals(sigset_t *orig)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD), sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM), sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, orig);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 int main(int argc, char **argv)
 {
 	struct options o = { .top = 10, .depth = 32 };
 	static struct session s;
+	session_install_signals();
 	int rc = parse_args(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
@@ -251,7 +242,7 @@ int main(int argc, char **argv)
 		lt_error("out of memory");
 		return LT_EXIT_ERROR;
 	}
-	block_signals(&s.orig_mask);
+	sigprocmask(SIG_SETMASK, NULL, &s.orig_mask);
 	rc = o.pid ? session_attach(&s, o.pid) : session_launch(&s, o.argv);
 	if (rc == LT_EXIT_OK) {
 		session_run(&s, o.duration);

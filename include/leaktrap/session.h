@@ -62,8 +62,14 @@ enum lt_exit session_attach(struct session *s, pid_t pid);
 /* Launch argv traced; probes armed before the program's entry point. */
 enum lt_exit session_launch(struct session *s, char *const argv[]);
 
+/* Install the handlers for SIGINT/SIGTERM/SIGHUP (request a stop) and
+ * SIGALRM (the loop's tick); SIGPIPE is ignored.  Call first thing. */
+void session_install_signals(void);
+/* The stop-requesting signal received so far, or 0. */
+int session_stop_requested(void);
+
 /* Run until duration_s (<= 0: no limit) passes, SIGINT/SIGTERM/SIGHUP
- * (which the caller has blocked) arrives, or the target exits or exec's.
+ * arrives (also before the call), or the target exits or exec's.
  * Sets s->end_reason. */
 void session_run(struct session *s, double duration_s);
 
