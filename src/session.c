@@ -207,10 +207,19 @@ static void unwind_call(struct session *s, struct shadow *e)
 	check_new_stack(s, e->stack_id, s->pcs, n);
 }
 
-static void drop_dead(struct thread *th, uint64_t sp)
+/* Drop shadow entries whose frame is gone (a longjmp out of an allocator
+ * call): the entry's return slot is below sp on the same stack.  A handler
+ * running on an alternate signal stack also has sp above the entry, but on
+ * another mapping: that entry is alive and stays. */
+static void drop_dead(struct session *s, struct thread *th, uint64_t sp)
 {
-	while (th->n_shadow && th->shadow[th->n_shadow - 1].entry_sp < sp)
-		th->n_shadow--;         /* longjmp'd over */
+	while (th->n_shadow) {
+		uint64_t entry_sp = th->shadow[th->n_shadow - 1].entry_sp;
+		if (entry_sp >= sp ||
+		    maps_find(&s->t.maps, entry_sp) != maps_find(&s->t.maps, sp))
+			return;
+		th->n_shadow--;
+	}
 }
 
 static uint64_t resume_pc(const struct probe *p)
@@ -222,7 +231,7 @@ static void on_probe(struct session *s, struct thread *th, struct arch_regs *reg
 		     const struct probe *p)
 {
 	int hijacked = 0;
-	drop_dead(th, arch_regs_sp(regs));
+	drop_dead(s, th, arch_regs_sp(regs));
 	if (!th->passthrough && th->n_shadow == 0) {
 		if (p->kind == PK_FREE)
 			(void)ledger_free(s->ledger, arch_regs_arg(regs, 0));

@@ -1,0 +1,17 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Install what is missing, build with warnings as errors, and run the whole
+# suite (unit + integration); then build again with AddressSanitizer and
+# UndefinedBehaviorSanitizer and run the suite once more.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/deps.sh
+run() {
+    dir=$1; shift
+    [ -d "$dir" ] || meson setup "$dir" -Dwerror=true "$@" >/dev/null
+    ninja -C "$dir"
+    meson test -C "$dir" --print-errorlogs --num-processes 2
+}
+run build
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    run build-asan -Db_sanitize=address,undefined -Db_lundef=false
