@@ -127,30 +127,20 @@ static void drain_sigtrap(struct session *s, struct thread *th)
 	}
 }
 
-/* Write back the hijacked return addresses still on the thread's stack. */
+/* Write back the hijacked return addresses still on the thread's stack.
+ * A slot still holding the trampoline is ours whatever sp says (a handler
+ * on an alternate signal stack can be running above it). */
 static void restore_returns(struct session *s, struct mem *m, const struct shadow *sh,
-			    unsigned n, uint64_t sp)
+			    unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t word;
-		if (sh[i].entry_sp < sp ||
-		    mem_read(m, sh[i].entry_sp, &word, sizeof(word)) ||
+		if (mem_read(m, sh[i].entry_sp, &word, sizeof(word)) ||
 		    word != s->t.trampoline)
 			continue;           /* frame gone, or the slot reused */
 		if (mem_write_data(m, sh[i].entry_sp, &sh[i].orig_ret, sizeof(word)))
 			lt_warn("cannot restore a return address of pid %d", (int)m->pid);
 	}
-}
-
-/* In-flight calls that never returned: a realloc's old block goes back. */
-static void abandon_calls(struct session *s, struct thread *th)
-{
-	for (unsigned i = 0; i < th->n_shadow; i++) {
-		const struct shadow *e = &th->shadow[i];
-		if (e->took_old && e->old_known && ledger_restore(s->ledger, &e->old) < 0)
-			lt_warn("out of memory while detaching");
-	}
-	th->n_shadow = 0;
 }
 
 /* A pc inside a slot becomes the equivalent pc in the original code. */
@@ -188,8 +178,8 @@ static int fix_thread(struct session *s, struct thread *th)
 	} else {
 		needs_page = leave_slot(s, &regs) < 0;
 	}
-	restore_returns(s, &s->t.mem, th->shadow, th->n_shadow, arch_regs_sp(&regs));
-	abandon_calls(s, th);
+	restore_returns(s, &s->t.mem, th->shadow, th->n_shadow);
+	session_abandon_calls(s, th, 0);
 	if (arch_regs_pc(&regs) != pc && arch_set_regs(th->tid, &regs) < 0)
 		lt_warn("cannot move thread %d off leaktrap's code", (int)th->tid);
 	return needs_page;
@@ -290,11 +280,9 @@ void session_release_child(struct session *s, struct session_child *c)
 	struct mem m;
 	struct thread th = { .tid = c->pid, .state = TS_STOPPED };
 	if (mem_open(&m, c->pid) == 0) {
-		struct arch_regs regs;
 		if (probes_restore_bytes(&s->t, &m, c->pid) < 0)
 			lt_warn("cannot restore the code of forked child %d", (int)c->pid);
-		if (arch_get_regs(c->pid, &regs) == 0)
-			restore_returns(s, &m, c->shadow, c->n_shadow, arch_regs_sp(&regs));
+		restore_returns(s, &m, c->shadow, c->n_shadow);
 		struct maps maps;
 		int refs = 1;
 		if (maps_read(c->pid, &maps) == 0) {

@@ -23,8 +23,12 @@ static void emit(const char *prefix, int err, const char *fmt, va_list ap)
 	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
 	if (n >= (int)sizeof(buf) - 64)
 		n = (int)sizeof(buf) - 64;
-	if (err)
+	if (err) {
+		int at = n + 2;
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ": %s", strerror(err));
+		if (at < n && buf[at] >= 'A' && buf[at] <= 'Z')
+			buf[at] += 'a' - 'A';     /* "no such file", git style */
+	}
 	buf[n++] = '\n';
 	ssize_t w = write(STDERR_FILENO, buf, (size_t)n);
 	(void)w;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -100,6 +101,24 @@ static int parse_seconds(const char *s, double *val_ret)
 	return 0;
 }
 
+/* The directory of path, in buf. */
+static const char *dir_of(const char *path, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", path);
+	return dirname(buf);
+}
+
+/* Fail before tracing, not after, when the report cannot be written. */
+static int check_output(const char *path)
+{
+	char buf[PATH_MAX];
+	if (path && access(dir_of(path, buf, sizeof(buf)), W_OK | X_OK) < 0) {
+		lt_error_errno(errno, "cannot write the report to %s", path);
+		return LT_EXIT_USAGE;
+	}
+	return -1;
+}
+
 static int bad(const char *opt, const char *arg)
 {
 	lt_error("invalid value for %s: '%s' (see leaktrap --help)", opt, arg);
@@ -175,6 +194,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc)
 		o->argv = argv + optind;
+	if ((rc = check_output(o->output)) >= 0)
+		return rc;
 	if (!o->pid == !o->argv) {
 		lt_error(o->pid ? "give either -p PID or a command, not both"
 				: "nothing to trace: give -p PID or -- COMMAND (see leaktrap --help)");
@@ -183,21 +204,23 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return -1;
 }
 
-/* Write through a temporary file in the same directory, then rename. */
+/* Write through a temporary file in the same directory, then rename:
+ * readers never see half a report, and a symlink planted at the
+ * destination is replaced, not followed. */
 static int write_report(const struct report *rep, const struct options *o)
 {
 	int (*writer)(const struct report *, FILE *) =
 		o->format == FORMAT_JSON ? report_write_json : report_write_text;
 	if (!o->output)
 		return writer(rep, stdout) ? -EIO : fflush(stdout) ? -errno : 0;
-	char *dir_copy = strdup(o->output), tmp[PATH_MAX];
-	if (!dir_copy)
-		return -ENOMEM;
-	snprintf(tmp, sizeof(tmp), "%s/.leaktrap-XXXXXX", dirname(dir_copy));
-	free(dir_copy);
+	char dir[PATH_MAX], tmp[PATH_MAX + 32];
+	snprintf(tmp, sizeof(tmp), "%s/.leaktrap-XXXXXX", dir_of(o->output, dir, sizeof(dir)));
 	int fd = mkstemp(tmp);
 	if (fd < 0)
 		return -errno;
+	mode_t mask = umask(0);
+	umask(mask);
+	(void)fchmod(fd, 0666 & ~mask);   /* like fopen, not mkstemp's 0600 */
 	FILE *f = fdopen(fd, "w");
 	int err = f ? writer(rep, f) : -errno;
 	if (f && fclose(f) && !err)

@@ -77,18 +77,20 @@ static void cont(struct thread *th, int sig)
 
 /* ---- recording --------------------------------------------------------- */
 
-static uint64_t mul_or_zero(uint64_t a, uint64_t b)
+/* Requested size of the call; *overflow_ret set when it overflows (the
+ * call then fails without touching anything). */
+static uint64_t call_size(const struct shadow *e, int *overflow_ret)
 {
-	uint64_t r;
-	return __builtin_mul_overflow(a, b, &r) ? 0 : r;
-}
-
-static uint64_t call_size(const struct shadow *e)
-{
+	uint64_t r = 0;
+	*overflow_ret = 0;
 	switch (e->probe->kind) {
-	case PK_CALLOC: return mul_or_zero(e->args[0], e->args[1]);
+	case PK_CALLOC:
+		*overflow_ret = __builtin_mul_overflow(e->args[0], e->args[1], &r);
+		return r;
+	case PK_REALLOCARRAY:
+		*overflow_ret = __builtin_mul_overflow(e->args[1], e->args[2], &r);
+		return r;
 	case PK_REALLOC: return e->args[1];
-	case PK_REALLOCARRAY: return mul_or_zero(e->args[1], e->args[2]);
 	case PK_POSIX_MEMALIGN: return e->args[2];
 	case PK_MEMALIGN: return e->args[1];
 	default: return e->args[0];
@@ -98,8 +100,9 @@ static uint64_t call_size(const struct shadow *e)
 static void record_block(struct session *s, const struct shadow *e, pid_t tid,
 			 uint64_t addr)
 {
+	int overflow;
 	struct ledger_block b = {
-		.addr = addr, .size = call_size(e), .time_ns = now_ns(),
+		.addr = addr, .size = call_size(e, &overflow), .time_ns = now_ns(),
 		.stack_id = e->stack_id, .tid = (uint32_t)tid,
 	};
 	if (ledger_alloc(s->ledger, &b) < 0)
@@ -112,7 +115,9 @@ static void record_block(struct session *s, const struct shadow *e, pid_t tid,
 static void finish_realloc(struct session *s, const struct shadow *e, pid_t tid,
 			   uint64_t ret)
 {
-	int freed = ret != 0 || call_size(e) == 0;  /* glibc: realloc(p, 0) frees */
+	int overflow;
+	/* glibc: realloc(p, 0) frees p and returns NULL */
+	int freed = ret != 0 || (call_size(e, &overflow) == 0 && !overflow);
 	if (e->took_old && freed)
 		ledger_count_free(s->ledger, e->old_known);
 	else if (e->took_old && e->old_known && ledger_restore(s->ledger, &e->old) < 0)
@@ -141,6 +146,15 @@ static void apply_return(struct session *s, struct thread *th,
 		record_block(s, e, th->tid, block);
 }
 
+void session_abandon_calls(struct session *s, struct thread *th, unsigned keep)
+{
+	while (th->n_shadow > keep) {
+		const struct shadow *e = &th->shadow[--th->n_shadow];
+		if (e->took_old && e->old_known && ledger_restore(s->ledger, &e->old) < 0)
+			s->end_reason = "error";
+	}
+}
+
 int session_finish_return(struct session *s, struct thread *th, struct arch_regs *regs)
 {
 	uint64_t sp = arch_regs_sp(regs);
@@ -150,7 +164,8 @@ int session_finish_return(struct session *s, struct thread *th, struct arch_regs
 	if (i < 0)
 		return -ENOENT;
 	struct shadow e = th->shadow[i];
-	th->n_shadow = (unsigned)i;      /* deeper entries were abandoned */
+	session_abandon_calls(s, th, (unsigned)i + 1);  /* deeper: abandoned */
+	th->n_shadow = (unsigned)i;
 	apply_return(s, th, &e, arch_regs_retval(regs));
 	arch_regs_set_pc(regs, e.orig_ret);
 	return 0;
@@ -218,7 +233,7 @@ static void drop_dead(struct session *s, struct thread *th, uint64_t sp)
 		if (entry_sp >= sp ||
 		    maps_find(&s->t.maps, entry_sp) != maps_find(&s->t.maps, sp))
 			return;
-		th->n_shadow--;
+		session_abandon_calls(s, th, th->n_shadow - 1);
 	}
 }
 
@@ -248,12 +263,14 @@ static void on_probe(struct session *s, struct thread *th, struct arch_regs *reg
 static void on_trampoline(struct session *s, struct thread *th, struct arch_regs *regs)
 {
 	if (session_finish_return(s, th, regs) < 0) {
-		/* cannot happen unless our bookkeeping is wrong: stop here and
-		 * let the detach put the thread somewhere sane */
+		/* cannot happen unless our bookkeeping is wrong: the best guess
+		 * is the innermost call; without one the thread cannot go on */
 		lt_error("thread %d returned to the trampoline with no matching call",
 			 (int)th->tid);
 		s->end_reason = "error";
-		return;
+		if (!th->n_shadow)
+			return;
+		arch_regs_set_pc(regs, th->shadow[--th->n_shadow].orig_ret);
 	}
 	if (arch_set_regs(th->tid, regs) == 0)
 		cont(th, 0);
@@ -421,7 +438,7 @@ void session_note_event(struct session *s, pid_t tid, int status)
 		break;
 	case PTRACE_EVENT_EXIT:
 		th->exiting = 1;
-		th->n_shadow = 0;
+		session_abandon_calls(s, th, 0);
 		break;
 	}
 }
@@ -643,6 +660,10 @@ static enum lt_exit arm(struct session *s)
 		goto out_disarm;
 	}
 	allocsyms_free(syms, n);
+	for (unsigned i = 0; i < t->n_probes; i++)
+		lt_debug("probe %s at 0x%llx in %s: '%s', slot 0x%llx", t->probes[i].name,
+			 (unsigned long long)t->probes[i].addr, t->probes[i].module,
+			 t->probes[i].plan.insn_text, (unsigned long long)t->probes[i].slot_addr);
 	return LT_EXIT_OK;
 out_disarm:
 	(void)probes_disarm(t, th->tid);

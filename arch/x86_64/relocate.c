@@ -376,7 +376,7 @@ static bool operand_uses_rsp(const cs_x86_op *op)
 /* push [rip+X]; jmp <same r/m>; .quad next.  The boundary after the push
  * is not listed in exits: the target is a register or memory value that
  * cannot be known here.  A thread stopped there must be left to finish the
- * slot (slots are never unmapped). */
+ * slot (detach then keeps the scratch page mapped). */
 static int emit_call_ind(const struct reloc *r)
 {
 	const cs_x86 *x = &r->insn->detail->x86;

@@ -15,7 +15,7 @@
 #include "leaktrap/stacks.h"
 
 struct report_frame {
-	uint64_t pc;          /* as captured (a return address except frame 0) */
+	uint64_t pc;          /* a return address, looked up at pc - 1 */
 	char *function;       /* NULL when unknown */
 	uint64_t offset;      /* pc - function start; valid if function */
 	char *module;         /* object path, NULL when unknown */
@@ -35,13 +35,13 @@ struct report {
 	int pid;
 	char *command;          /* comm of the target, NULL when unknown */
 	double duration_s;
-	const char *end_reason; /* "duration" | "interrupt" | "target-exit" |
-	                         * "exec" | "error" */
+	const char *end_reason; /* set by the caller (not owned): "duration" |
+	                         * "interrupt" | "target-exit" | "exec" | "error" */
 	unsigned threads;       /* threads traced at the end (max seen) */
 	unsigned functions;     /* allocator functions probed */
 	struct ledger_totals totals;
-	unsigned n_stacks;      /* all stacks with live blocks */
-	unsigned total_stacks;  /* n_stacks before --top truncation */
+	unsigned n_stacks;      /* entries in stacks[] (after --top) */
+	unsigned total_stacks;  /* stacks with live blocks, before --top */
 	struct report_stack *stacks; /* sorted: bytes desc, blocks desc, id */
 };
 

@@ -41,7 +41,6 @@ struct session {
 	int detaching;
 	int target_gone;                /* exited: nothing left to restore */
 	int execd;                      /* exec'd: old image gone */
-	int unwound_unknown_pc;         /* a new stack left the maps snapshot */
 
 	struct session_child children[SESSION_MAX_CHILDREN];
 	unsigned n_children;
@@ -89,6 +88,9 @@ void session_unknown_stop(struct session *s, pid_t tid, int status);
  * apply the call's result and point regs at the real return address.
  * Returns 0 or -ENOENT if no shadow entry matches. */
 int session_finish_return(struct session *s, struct thread *th, struct arch_regs *regs);
+/* Forget th's shadow entries above the first keep (calls that will never
+ * return through us); a realloc's old block goes back to the ledger. */
+void session_abandon_calls(struct session *s, struct thread *th, unsigned keep);
 /* Clean up and detach a fork child (the child is ptrace-stopped). */
 void session_release_child(struct session *s, struct session_child *c);
 double session_now(void);

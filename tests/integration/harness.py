@@ -88,7 +88,6 @@ class _Lines:
         self.name = name
         self.lines = []          # everything read so far
         self._q = queue.Queue()
-        self.eof = False
         self._t = threading.Thread(target=self._pump, args=(pipe,), daemon=True)
         self._t.start()
 
@@ -102,19 +101,18 @@ class _Lines:
     def expect(self, pattern, timeout, proc):
         """Return the match of the first line matching pattern (a regex, or
         a plain string for the whole line). Earlier lines are skipped."""
-        rx = re.compile(pattern if isinstance(pattern, re.Pattern) or
-                        pattern.startswith('^') else '^' + re.escape(pattern) + '$')
+        if isinstance(pattern, str) and not pattern.startswith('^'):
+            pattern = '^' + re.escape(pattern) + '$'
+        rx = re.compile(pattern)
         end = time.monotonic() + timeout
         while True:
-            left = end - time.monotonic()
             try:
-                line = self._q.get(timeout=max(left, 0)) if left > 0 else self._q.get_nowait()
+                line = self._q.get(timeout=max(end - time.monotonic(), 0.001))
             except queue.Empty:
                 raise Failure(f'{proc.name}: no line matching {rx.pattern!r} on '
                               f'{self.name} within {timeout} s\n{proc.describe()}')
             if line is None:
-                self.eof = True
-                self._q.put(None)
+                self._q.put(None)   # later waits see the EOF too
                 raise Failure(f'{proc.name}: {self.name} closed before a line matching '
                               f'{rx.pattern!r}\n{proc.describe(wait=5)}')
             m = rx.search(line)
@@ -132,16 +130,15 @@ class Proc:
     """A child process in its own process group, with piped stdio read by
     threads. Stdin stays open for send() unless stdin is given."""
 
-    def __init__(self, argv, name=None, stdin=subprocess.PIPE, env=None, capture=True):
+    def __init__(self, argv, name=None, stdin=subprocess.PIPE):
         self.argv = [str(a) for a in argv]
         self.name = name or os.path.basename(self.argv[0])
         log(f'run {self.name}: {" ".join(self.argv)}')
-        out = subprocess.PIPE if capture else None
-        self.p = subprocess.Popen(self.argv, stdin=stdin, stdout=out, stderr=out,
-                                  env=env, start_new_session=True)
+        self.p = subprocess.Popen(self.argv, stdin=stdin, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, start_new_session=True)
         self.pid = self.p.pid
-        self.out = _Lines(self.p.stdout, 'stdout') if capture else None
-        self.err = _Lines(self.p.stderr, 'stderr') if capture else None
+        self.out = _Lines(self.p.stdout, 'stdout')
+        self.err = _Lines(self.p.stderr, 'stderr')
         with _procs_lock:
             _procs.append(self)
 
@@ -182,9 +179,8 @@ class Proc:
             self.kill()
             raise Failure(f'{self.name} (pid {self.pid}) did not exit within {timeout} s\n'
                           f'{self.describe()}')
-        for lines in (self.out, self.err):
-            if lines:
-                lines.join(5)
+        self.out.join(5)
+        self.err.join(5)
         return rc
 
     def expect_exit(self, want=0, timeout=EXIT_TIMEOUT):
@@ -216,10 +212,8 @@ class Proc:
         state = 'running' if rc is None else 'exited ' + describe_status(rc)
         parts = [f'--- {self.name} (pid {self.pid}) {state}: {" ".join(self.argv)}']
         for lines in (self.out, self.err):
-            if lines is not None:
-                tail = lines.lines[-40:]
-                parts.append(f'--- {self.name} {lines.name} ({len(lines.lines)} lines, last 40):')
-                parts.extend('    ' + ln for ln in tail)
+            parts.append(f'--- {self.name} {lines.name} ({len(lines.lines)} lines, last 40):')
+            parts.extend('    ' + ln for ln in lines.lines[-40:])
         return '\n'.join(parts)
 
 
@@ -244,10 +238,7 @@ def kill_all():
 # ---- fixtures ----------------------------------------------------------------
 
 class Fixture(Proc):
-    """A protocol-mode fixture: waits for "ready" when started."""
-
-    def __init__(self, argv, name=None, **kw):
-        super().__init__(argv, name, **kw)
+    """A fixture speaking the ready/go/done/exit protocol."""
 
     def ready(self, timeout=LINE_TIMEOUT):
         self.expect_out('ready', timeout)
@@ -277,6 +268,24 @@ class Fixture(Proc):
     def maps(self):
         with open(f'/proc/{self.pid}/maps') as f:
             return f.read()
+
+    def check_detached(self):
+        """After leaktrap exited: alive, not stopped, not traced."""
+        rc = self.p.poll()
+        if rc is not None:
+            raise Failure(f'{self.name} died while traced: exited {describe_status(rc)}\n'
+                          f'{self.describe()}')
+        try:
+            with open(f'/proc/{self.pid}/stat') as f:
+                state = f.read().rsplit(')', 1)[1].split()[0]
+            with open(f'/proc/{self.pid}/status') as f:
+                tracer = int(re.search(r'^TracerPid:\s*(\d+)', f.read(), re.M).group(1))
+        except (OSError, AttributeError) as e:
+            raise Failure(f'{self.name}: cannot read its /proc state: {e}')
+        if state in 'tTZX' or tracer != 0:
+            raise Failure(f'{self.name} is not cleanly detached: state {state}, '
+                          f'TracerPid {tracer}\n{self.describe()}')
+        log(f'ok: {self.name} is alive, running and untraced after leaktrap exited')
 
     def threads(self):
         return len(os.listdir(f'/proc/{self.pid}/task'))
@@ -319,9 +328,9 @@ class Test:
     def path(self, name):
         return os.path.join(self.tmp, name)
 
-    def fixture(self, name, *args, **kw):
-        f = Fixture([self.fx[name], *args], **kw)
-        return f
+    def fixture(self, which, *args, **kw):
+        """Start fixture `which` (as declared to main()) with args."""
+        return Fixture([self.fx[which], *args], **kw)
 
     def leaktrap(self, *args, name='leaktrap', **kw):
         return Leaktrap([self.leaktrap_path, *args], name=name, **kw)
@@ -332,11 +341,11 @@ class Test:
         rc = lt.wait(timeout)
         return rc, lt.out.text(), lt.err.text()
 
-    def launch(self, lt_args, name, *args):
+    def launch(self, lt_args, which, *args):
         """Start leaktrap LT_ARGS -- FIXTURE ARGS; wait until it is armed.
         Returns (leaktrap, traced pid)."""
-        lt = Launched([self.leaktrap_path, *lt_args, '--', self.fx[name], *args],
-                      name=f'leaktrap -- {name}')
+        lt = Launched([self.leaktrap_path, *lt_args, '--', self.fx[which], *args],
+                      name=f'leaktrap -- {which}')
         pid, _, _ = lt.attached()
         return lt, pid
 
@@ -356,10 +365,13 @@ class Test:
         lt.attached(pid=fixture.pid, threads=threads)
         return lt
 
-    def stop(self, lt, sig=signal.SIGINT, timeout=EXIT_TIMEOUT):
-        """Signal leaktrap; it must detach, write its report and exit 0."""
+    def stop(self, lt, target=None, sig=signal.SIGINT, timeout=EXIT_TIMEOUT):
+        """Signal leaktrap; it must detach, write its report and exit 0,
+        leaving target (a Fixture) alive, running and untraced."""
         lt.signal(sig)
         lt.expect_exit(0, timeout)
+        if target is not None:
+            target.check_detached()
 
 
 def load_report(path):

@@ -18,7 +18,7 @@ def attach_mode(t):
     out = t.path('attach.json')
     lt = t.attach(app, '-f', 'json', '-o', out, '-T', '0', threads=2)
     truth = app.go()
-    t.stop(lt)
+    t.stop(lt, app)
     r = h.load_report(out)
     h.check_eq(r['end_reason'], 'interrupt', 'attach: end_reason')
     h.check_eq(r['totals']['live_blocks'], 0, 'attach: totals.live_blocks')

@@ -21,7 +21,7 @@ def body(t):
     out = t.path('report.json')
     lt = t.attach(app, '-f', 'json', '-o', out, '-T', '0', threads=2)
     truth = app.go()
-    t.stop(lt)
+    t.stop(lt, app)
     lt.attached_once()
     maps_after = app.maps()
 
