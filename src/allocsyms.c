@@ -137,7 +137,8 @@ int allocsyms_find(pid_t pid, struct allocsym **syms_ret, size_t *n_ret)
 		allocsyms_free(f.v, f.n);
 		return r > 0 ? -r : (r < 0 ? -ESRCH : f.err);
 	}
-	qsort(f.v, f.n, sizeof(*f.v), by_addr);
+	if (f.n)
+		qsort(f.v, f.n, sizeof(*f.v), by_addr);
 	*syms_ret = f.v, *n_ret = f.n;
 	return 0;
 }

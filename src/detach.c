@@ -4,7 +4,8 @@
  * every thread, put every original byte back, move each thread off our
  * breakpoints, trampoline and slots (draining a SIGTRAP of ours still
  * queued behind the interrupt stop), write back every hijacked return
- * address, unmap the scratch pages once nothing refers to them, and detach
+ * address, unmap the scratch pages unless a thread can still return into
+ * them (a signal frame saved there, a call emulated in a slot), and detach
  * each thread with the signal it was about to receive.  Also cleans fork
  * children, which inherit a copy of all of that.
  */
@@ -182,59 +183,17 @@ static int fix_thread(struct session *s, struct thread *th)
 	session_abandon_calls(s, th, 0);
 	if (arch_regs_pc(&regs) != pc && arch_set_regs(th->tid, &regs) < 0)
 		lt_warn("cannot move thread %d off leaktrap's code", (int)th->tid);
-	return needs_page;
+	return needs_page || th->sigframe_in_scratch;
 }
 
 /* ---- the scratch pages ------------------------------------------------- */
-
-static int refers_to_scratch(const struct target *t, const uint64_t *w, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (w[i] && scratch_page_of(t, w[i]))
-			return 1;
-	return 0;
-}
-
-/* Does any word of the thread's live stack point into a scratch page (a
- * signal frame saved inside a slot, say)?  Then the pages must stay. */
-static int stack_refers_to_scratch(struct session *s, struct mem *m, pid_t tid,
-				   const struct maps *maps)
-{
-	enum { MAX_SCAN = 1 << 20 };
-	struct arch_regs regs;
-	if (arch_get_regs(tid, &regs) < 0)
-		return 0;
-	uint64_t sp = arch_regs_sp(&regs) & ~7ULL;
-	const struct map_entry *e = maps_find(maps, sp);
-	if (!e)
-		return 0;
-	size_t len = e->end - sp < MAX_SCAN ? (size_t)(e->end - sp) : MAX_SCAN;
-	uint64_t *buf = malloc(len);
-	ssize_t got = buf ? mem_read_partial(m, sp, buf, len) : -1;
-	int found = got > 0 && refers_to_scratch(&s->t, buf, (size_t)got / 8);
-	free(buf);
-	return found;
-}
-
-static int any_stack_refers(struct session *s)
-{
-	struct maps maps;
-	unsigned it = 0;
-	int found = 0;
-	if (maps_read(s->t.pid, &maps) < 0)
-		return 1;
-	for (struct thread *th; !found && (th = target_next_thread(&s->t, &it));)
-		found = stack_refers_to_scratch(s, &s->t.mem, th->tid, &maps);
-	maps_release(&maps);
-	return found;
-}
 
 static void unmap_scratch(struct session *s, int needed)
 {
 	struct thread *th = target_stopped_thread(&s->t);
 	if (!s->t.n_scratch || !th)
 		return;
-	if (needed || any_stack_refers(s)) {
+	if (needed) {
 		lt_warn("left leaktrap's scratch page mapped in pid %d: a thread may still "
 			"return into it (it only jumps back to the original code)", (int)s->t.pid);
 		return;
@@ -283,12 +242,7 @@ void session_release_child(struct session *s, struct session_child *c)
 		if (probes_restore_bytes(&s->t, &m, c->pid) < 0)
 			lt_warn("cannot restore the code of forked child %d", (int)c->pid);
 		restore_returns(s, &m, c->shadow, c->n_shadow);
-		struct maps maps;
-		int refs = 1;
-		if (maps_read(c->pid, &maps) == 0) {
-			refs = stack_refers_to_scratch(s, &m, c->pid, &maps);
-			maps_release(&maps);
-		}
+		int refs = c->sigframe_in_scratch;
 		for (unsigned i = 0; !refs && i < s->t.n_scratch; i++) {
 			uint64_t args[6] = { s->t.scratch[i]->addr, SCRATCH_PAGE, 0, 0, 0, 0 };
 			long res;

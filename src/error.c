@@ -14,6 +14,7 @@
 
 int lt_verbose;
 
+__attribute__((format(printf, 3, 0)))
 static void emit(const char *prefix, int err, const char *fmt, va_list ap)
 {
 	char buf[1024];

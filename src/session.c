@@ -295,6 +295,17 @@ static void on_sigtrap(struct session *s, struct thread *th)
 
 /* ---- events other than probe hits -------------------------------------- */
 
+/* A signal delivered while the thread is on the trampoline or in a slot
+ * saves that pc in the signal frame: the scratch page must then outlive
+ * the detach.  Signals are rare; one GETREGS each is cheap. */
+static void note_signal_frame(struct session *s, struct thread *th)
+{
+	struct arch_regs regs;
+	if (s->t.n_scratch && arch_get_regs(th->tid, &regs) == 0 &&
+	    scratch_page_of(&s->t, arch_regs_pc(&regs)))
+		th->sigframe_in_scratch = 1;
+}
+
 static struct session_child *find_child(struct session *s, pid_t pid)
 {
 	for (unsigned i = 0; i < s->n_children; i++)
@@ -329,6 +340,7 @@ static void child_ready(struct session *s, struct session_child *c)
 		struct thread *th = target_add_thread(&s->t, c->pid);
 		if (th) {
 			th->passthrough = 1;
+			th->sigframe_in_scratch = c->sigframe_in_scratch;
 			th->state = TS_STOPPED;
 			th->status = (SIGTRAP << 8) | 0x7f;
 			if (!s->detaching)
@@ -386,6 +398,7 @@ static void on_fork_event(struct session *s, struct thread *th, int vfork)
 	if (!c)
 		return;
 	c->from_parent = 1, c->vfork = vfork;
+	c->sigframe_in_scratch = th->sigframe_in_scratch;
 	c->n_shadow = th->n_shadow;
 	memcpy(c->shadow, th->shadow, th->n_shadow * sizeof(th->shadow[0]));
 	child_ready(s, c);
@@ -469,6 +482,7 @@ static void handle_stop(struct session *s, pid_t tid, int status)
 	if (event == 0 && sig == SIGTRAP) {
 		on_sigtrap(s, th);
 	} else if (event == 0) {
+		note_signal_frame(s, th);
 		cont(th, sig);                      /* the target's own signal */
 	} else if (event == PTRACE_EVENT_STOP) {
 		if (tracee_is_group_stop(status))
@@ -681,13 +695,82 @@ static void announce(struct session *s)
 		 (int)s->t.pid, s->t.n_threads, s->t.n_probes);
 }
 
+/* A line "Key:\tvalue" of /proc/PID/status, in buf ("" if absent). */
+static void status_field(pid_t pid, const char *key, char *buf, size_t len)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	buf[0] = 0;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			snprintf(buf, len, "%s", line + klen + 1 + strspn(line + klen + 1, " \t"));
+			buf[strcspn(buf, "\n")] = 0;
+			break;
+		}
+	fclose(f);
+}
+
+/* The ELF class of the process's executable (0 if unknown). */
+static int exe_class(pid_t pid)
+{
+	char path[64];
+	unsigned char ident[EI_NIDENT];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, ident, sizeof(ident));
+	close(fd);
+	return n == EI_NIDENT && !memcmp(ident, ELFMAG, SELFMAG) ? ident[EI_CLASS] : 0;
+}
+
+/* Targets that would be damaged by what leaktrap does to a process: refuse
+ * them before anything is changed. */
+static enum lt_exit check_target(pid_t pid)
+{
+	char buf[128], path[64];
+	if (pid == getpid()) {
+		lt_error("cannot trace leaktrap itself (pid %d)", (int)pid);
+		return LT_EXIT_UNSUPPORTED;
+	}
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (access(path, F_OK) < 0) {
+		lt_error("no such process: %d", (int)pid);
+		return LT_EXIT_NO_PROCESS;
+	}
+	status_field(pid, "State", buf, sizeof(buf));
+	if (buf[0] == 'Z' || buf[0] == 'X') {
+		lt_error("pid %d is a zombie: nothing left to trace", (int)pid);
+		return LT_EXIT_NO_PROCESS;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (readlink(path, buf, sizeof(buf)) < 0 && errno == ENOENT) {
+		lt_error("pid %d is a kernel thread: it has no heap to trace", (int)pid);
+		return LT_EXIT_UNSUPPORTED;
+	}
+	if (exe_class(pid) == ELFCLASS32) {
+		lt_error("pid %d is a 32-bit process: only 64-bit targets are supported", (int)pid);
+		return LT_EXIT_UNSUPPORTED;
+	}
+	status_field(pid, "x86_Thread_features", buf, sizeof(buf));
+	if (strstr(buf, "shstk")) {
+		lt_error("pid %d runs with x86 shadow stacks: leaktrap's return capture "
+			 "would crash it", (int)pid);
+		return LT_EXIT_UNSUPPORTED;
+	}
+	return LT_EXIT_OK;
+}
+
 enum lt_exit session_attach(struct session *s, pid_t pid)
 {
 	s->t.pid = pid;
-	if (pid == getpid()) {
-		lt_error("cannot trace leaktrap itself (pid %d)", (int)pid);
-		return LT_EXIT_NO_PROCESS;
-	}
+	enum lt_exit check = check_target(pid);
+	if (check != LT_EXIT_OK)
+		return check;
 	int err = tracee_seize_all(&s->t);
 	if (err < 0)
 		return explain_seize_error(pid, err);

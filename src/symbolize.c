@@ -7,6 +7,7 @@
  * is a return address, as eu-stack does.
  */
 #define _GNU_SOURCE
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -59,13 +60,33 @@ static int set_str(char **dst, const char *src)
 	return *dst ? 0 : -ENOMEM;
 }
 
+/* The line table entry for at by walking the compile units: libdw 0.188
+ * finds CUs through .debug_aranges only, which clang does not emit. */
+static Dwarf_Line *line_by_cu_walk(Dwfl_Module *mod, Dwarf_Addr at)
+{
+	Dwarf_Addr bias;
+	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dw && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_haspc(&cu, at - bias) > 0)
+			return dwarf_getsrc_die(&cu, at - bias);
+		off = next;
+	}
+	return NULL;
+}
+
 static int fill_source(Dwfl_Module *mod, Dwarf_Addr at, struct report_frame *f)
 {
 	Dwfl_Line *line = dwfl_module_getsrc(mod, at);
 	int lineno = 0;
 	const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
-	if (!file)
-		return 0;
+	if (!file) {
+		Dwarf_Line *l = line_by_cu_walk(mod, at);
+		if (!l || !(file = dwarf_linesrc(l, NULL, NULL)) || dwarf_lineno(l, &lineno))
+			return 0;
+	}
 	f->line = lineno;
 	return set_str(&f->file, file);
 }

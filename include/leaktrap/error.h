@@ -16,6 +16,7 @@ enum lt_exit {
 	LT_EXIT_PERMISSION = 4,    /* ptrace not permitted */
 	LT_EXIT_NO_ALLOCATOR = 5,  /* no allocator symbols in the target */
 	LT_EXIT_TARGET_GONE = 6,   /* the target exited during attach */
+	LT_EXIT_UNSUPPORTED = 7,   /* a target leaktrap cannot trace safely */
 };
 
 /* "leaktrap: <message>\n" on stderr. */

@@ -24,6 +24,7 @@ struct session_child {
 	int from_parent;        /* the parent's event was seen */
 	int vfork;
 	int stopped;            /* the child's first stop was seen */
+	int sigframe_in_scratch;/* inherited from the forking thread */
 	unsigned n_shadow;
 	struct shadow shadow[SHADOW_MAX];
 };

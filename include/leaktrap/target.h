@@ -82,6 +82,8 @@ struct thread {
 	int stop_sig;           /* signal to pass on when leaving this stop */
 	int passthrough;        /* a vfork child in our mm: never record */
 	int exiting;            /* reported PTRACE_EVENT_EXIT */
+	int sigframe_in_scratch;/* a signal was delivered while the pc was in
+	                         * a scratch page: its frame returns there */
 	unsigned n_shadow;
 	struct shadow shadow[SHADOW_MAX];
 };

@@ -12,10 +12,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h
 
 THREADS = 4
-# ~30 allocator calls per round per worker; 250 rounds keep the traced run to
-# seconds even where a ptrace stop costs 50 us (nested VMs). The truth is
-# exact at any size.
-ROUNDS = 250
+# ~30 allocator calls per round per worker: 1000 rounds are ~120k traced
+# calls, a few seconds even where a ptrace stop costs 50 us (nested VMs).
+# The truth is exact at any size.
+ROUNDS = 1000
 
 
 def body(t):
