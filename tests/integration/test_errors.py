@@ -67,6 +67,35 @@ def permission_denied(t):
             'the message mentions ptrace_scope or CAP_SYS_PTRACE', f'stderr:\n{err}')
 
 
+def unsupported(t):
+    """Targets refused before anything is changed: leaktrap itself and a
+    kernel thread (exit 7), a zombie (exit 3)."""
+    me = h.Proc(['sh', '-c', 'exec "$0" -p $$', t.leaktrap_path], name='leaktrap -p itself',
+                stdin=subprocess.DEVNULL)
+    rc, err = me.wait(), me.err.text()
+    h.check_eq(rc, 7, 'exit status for -p <leaktrap itself>')
+    h.check('itself' in err, 'the message says it is leaktrap itself', f'stderr:\n{err}')
+    try:
+        os.readlink('/proc/2/exe')
+        kthread = False
+    except FileNotFoundError:
+        kthread = True
+    except OSError:
+        kthread = False
+    if kthread:
+        rc, _, err = t.run_leaktrap('-p', '2')
+        h.check_eq(rc, 7, 'exit status for a kernel thread (pid 2)')
+        h.check('kernel thread' in err, 'the message says kernel thread', f'stderr:\n{err}')
+    else:
+        h.log('skip: pid 2 is not a kernel thread here')
+    zombie = subprocess.Popen(['true'])
+    os.waitid(os.P_PID, zombie.pid, os.WEXITED | os.WNOWAIT)   # exited, not reaped
+    rc, _, err = t.run_leaktrap('-p', zombie.pid)
+    zombie.wait()
+    h.check_eq(rc, 3, 'exit status for a zombie')
+    h.check('zombie' in err, 'the message says zombie', f'stderr:\n{err}')
+
+
 def help_and_version(t):
     rc, out, err = t.run_leaktrap('--help')
     h.check_eq(rc, 0, 'exit status for --help')
@@ -82,6 +111,7 @@ def body(t):
     usage_errors(t)
     help_and_version(t)
     no_such_process(t)
+    unsupported(t)
     permission_denied(t)
     try:
         t.require_ptrace()
