@@ -20,6 +20,7 @@
 
 #include "leaktrap/inject.h"
 #include "leaktrap/probes.h"
+#include "leaktrap/procfs.h"
 #include "leaktrap/scratch.h"
 #include "leaktrap/session.h"
 #include "leaktrap/tracee.h"
@@ -86,19 +87,10 @@ static void stop_all(struct session *s)
 
 /* ---- putting one thread back ------------------------------------------- */
 
-static int sigtrap_pending(pid_t pid, pid_t tid)
+/* SigPnd is the thread's private queue, where int3's SIGTRAP goes. */
+static int sigtrap_pending(pid_t tid)
 {
-	char path[96], line[256];
-	unsigned long long mask = 0;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "SigPnd: %llx", &mask) == 1)
-			break;
-	fclose(f);
-	return !!(mask & (1ULL << (SIGTRAP - 1)));
+	return !!(procfs_status_num(tid, "SigPnd", 16) & (1ULL << (SIGTRAP - 1)));
 }
 
 /* The thread executed our breakpoint but was stopped by the interrupt
@@ -106,7 +98,7 @@ static int sigtrap_pending(pid_t pid, pid_t tid)
  * runs) and swallow it, unless it turns out not to be ours. */
 static void drain_sigtrap(struct session *s, struct thread *th)
 {
-	if ((th->status >> 16) == 0 || !sigtrap_pending(s->t.pid, th->tid))
+	if ((th->status >> 16) == 0 || !sigtrap_pending(th->tid))
 		return;
 	for (int tries = 0; tries < 8; tries++) {
 		int status;

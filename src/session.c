@@ -23,6 +23,7 @@
 
 #include "leaktrap/allocsyms.h"
 #include "leaktrap/probes.h"
+#include "leaktrap/procfs.h"
 #include "leaktrap/scratch.h"
 #include "leaktrap/session.h"
 #include "leaktrap/tracee.h"
@@ -352,27 +353,12 @@ static void child_ready(struct session *s, struct session_child *c)
 	forget_child(s, c);
 }
 
-static pid_t tgid_of(pid_t tid)
-{
-	char path[64], line[128];
-	pid_t tgid = 0;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
-}
-
 /* A stop from a tid we do not know: a new thread or a fork child whose
  * first stop came before its parent's event. */
 void session_unknown_stop(struct session *s, pid_t tid, int status)
 {
 	struct session_child *c = find_child(s, tid);
-	if (!c && tgid_of(tid) == s->t.pid) {
+	if (!c && (pid_t)procfs_status_num(tid, "Tgid", 10) == s->t.pid) {
 		struct thread *th = target_add_thread(&s->t, tid);
 		if (th) {
 			th->state = TS_STOPPED, th->status = status;
@@ -695,25 +681,6 @@ static void announce(struct session *s)
 		 (int)s->t.pid, s->t.n_threads, s->t.n_probes);
 }
 
-/* A line "Key:\tvalue" of /proc/PID/status, in buf ("" if absent). */
-static void status_field(pid_t pid, const char *key, char *buf, size_t len)
-{
-	char path[64], line[256];
-	size_t klen = strlen(key);
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	buf[0] = 0;
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			snprintf(buf, len, "%s", line + klen + 1 + strspn(line + klen + 1, " \t"));
-			buf[strcspn(buf, "\n")] = 0;
-			break;
-		}
-	fclose(f);
-}
-
 /* The ELF class of the process's executable (0 if unknown). */
 static int exe_class(pid_t pid)
 {
@@ -742,7 +709,7 @@ static enum lt_exit check_target(pid_t pid)
 		lt_error("no such process: %d", (int)pid);
 		return LT_EXIT_NO_PROCESS;
 	}
-	status_field(pid, "State", buf, sizeof(buf));
+	procfs_status(pid, "State", buf, sizeof(buf));
 	if (buf[0] == 'Z' || buf[0] == 'X') {
 		lt_error("pid %d is a zombie: nothing left to trace", (int)pid);
 		return LT_EXIT_NO_PROCESS;
@@ -756,7 +723,7 @@ static enum lt_exit check_target(pid_t pid)
 		lt_error("pid %d is a 32-bit process: only 64-bit targets are supported", (int)pid);
 		return LT_EXIT_UNSUPPORTED;
 	}
-	status_field(pid, "x86_Thread_features", buf, sizeof(buf));
+	procfs_status(pid, "x86_Thread_features", buf, sizeof(buf));
 	if (strstr(buf, "shstk")) {
 		lt_error("pid %d runs with x86 shadow stacks: leaktrap's return capture "
 			 "would crash it", (int)pid);

@@ -13,8 +13,10 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "leaktrap/error.h"
+#include "leaktrap/procfs.h"
 #include "leaktrap/tracee.h"
 
 const unsigned long tracee_options =
@@ -178,21 +180,6 @@ void tracee_resume_all(struct target *t)
 
 /* ---- attaching -------------------------------------------------------- */
 
-static pid_t tracer_of(pid_t tid)
-{
-	char path[64], line[256];
-	pid_t tracer = 0;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "TracerPid: %d", &tracer) == 1)
-			break;
-	fclose(f);
-	return tracer;
-}
-
 /* Seize one thread and stop it.  1 if it was attached, 0 if it vanished. */
 static int seize_one(struct target *t, pid_t tid)
 {
@@ -201,7 +188,7 @@ static int seize_one(struct target *t, pid_t tid)
 		if (err == ESRCH)
 			return 0;
 		/* a clone child auto-attached to us already */
-		if (err != EPERM || tracer_of(tid) != getpid())
+		if (err != EPERM || (pid_t)procfs_status_num(tid, "TracerPid", 10) != getpid())
 			return -err;
 	} else if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0 && errno == ESRCH) {
 		return 0;
