@@ -710,6 +710,11 @@ static enum lt_exit check_target(pid_t pid)
 		return LT_EXIT_NO_PROCESS;
 	}
 	procfs_status(pid, "State", buf, sizeof(buf));
+	if ((buf[0] == 'Z' || buf[0] == 'X') && procfs_status_num(pid, "Threads", 10) > 1) {
+		lt_error("pid %d: its main thread has exited (pthread_exit) and the other "
+			 "threads run on; leaktrap cannot trace such a process yet", (int)pid);
+		return LT_EXIT_UNSUPPORTED;
+	}
 	if (buf[0] == 'Z' || buf[0] == 'X') {
 		lt_error("pid %d is a zombie: nothing left to trace", (int)pid);
 		return LT_EXIT_NO_PROCESS;
