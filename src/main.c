@@ -236,7 +236,8 @@ static int write_report(const struct report *rep, const struct options *o)
 static int report(struct session *s, const struct options *o)
 {
 	struct report rep;
-	int err = report_build(s->ledger, s->stacks, o->top, &rep);
+	struct report_options ro = { .sort = REPORT_SORT_BYTES };
+	int err = report_build(s->ledger, s->stacks, &ro, &rep);
 	if (err)
 		return err;
 	rep.pid = s->t.pid;
@@ -249,6 +250,7 @@ static int report(struct session *s, const struct options *o)
 	if (!sym || symbolize_report(sym, &rep) < 0)
 		lt_warn("cannot symbolize the report");
 	symbolizer_destroy(sym);
+	report_truncate(&rep, o->top);
 	err = write_report(&rep, o);
 	report_release(&rep);
 	return err;

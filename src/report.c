@@ -2,10 +2,11 @@
 /*
  * report.c - building and releasing the leak report model.
  *
- * report_build() sums the ledger's live blocks per stack id in an array
- * indexed by id (ids are dense), keeps the stacks that still hold blocks,
- * sorts them (bytes desc, blocks desc, id asc), truncates to the top N and
- * copies the kept stacks' program counters into unsymbolized frames.  A
+ * report_build() sums the ledger's live blocks that pass the filters
+ * (size, age) per stack id in an array indexed by id (ids are dense), keeps
+ * the stacks that still hold blocks, sorts them by the chosen key, copies
+ * the stacks' program counters into unsymbolized frames and, on request,
+ * lists each stack's blocks.  report_truncate() keeps the top N.  A
  * block whose stack id the table does not know (a caller bug) is summed
  * into one extra stack with id UINT32_MAX and no frames, so the stacks
  * always add up to the totals.
@@ -23,22 +24,54 @@
 struct sums {
 	struct report_stack *by_id;  /* n_ids + 1 (the last: unknown ids) */
 	uint32_t n_ids;
+	const struct report_options *opts;
+	int err;
 };
+
+static uint64_t age_of(const struct ledger_block *b, const struct report_options *o)
+{
+	return o->now_ns > b->time_ns ? o->now_ns - b->time_ns : 0;
+}
+
+static int wanted(const struct ledger_block *b, const struct report_options *o)
+{
+	return b->size >= o->min_size && (!o->max_size || b->size <= o->max_size) &&
+	       age_of(b, o) >= o->older_than_ns;
+}
+
+static uint32_t index_of(const struct sums *s, const struct ledger_block *b)
+{
+	return b->stack_id < s->n_ids ? b->stack_id : s->n_ids;
+}
 
 static int sum_block(const struct ledger_block *b, void *arg)
 {
 	struct sums *s = arg;
-	uint32_t i = b->stack_id < s->n_ids ? b->stack_id : s->n_ids;
-
-	s->by_id[i].bytes += b->size;
-	s->by_id[i].blocks++;
+	if (!wanted(b, s->opts))
+		return 0;
+	struct report_stack *rs = &s->by_id[index_of(s, b)];
+	uint64_t age = age_of(b, s->opts);
+	rs->bytes += b->size;
+	rs->blocks++;
+	if (age > rs->oldest_ns)
+		rs->oldest_ns = age;
 	return 0;
+}
+
+static enum report_sort sort_key;   /* qsort has no context argument */
+
+static int cmp_u64_desc(uint64_t a, uint64_t b)
+{
+	return a == b ? 0 : a > b ? -1 : 1;
 }
 
 static int cmp_stack(const void *pa, const void *pb)
 {
 	const struct report_stack *a = pa, *b = pb;
-
+	int c = sort_key == REPORT_SORT_BLOCKS ? cmp_u64_desc(a->blocks, b->blocks) :
+		sort_key == REPORT_SORT_AGE ? cmp_u64_desc(a->oldest_ns, b->oldest_ns) : 0;
+	if (c)
+		return c;
 	if (a->bytes != b->bytes)
 		return a->bytes > b->bytes ? -1 : 1;
 	if (a->blocks != b->blocks)
@@ -81,19 +114,6 @@ static int copy_frames(struct report_stack *rs, const struct stacks *st)
 	return 0;
 }
 
-/* Trim the array to the n kept stacks (it was sized by stack count). */
-static struct report_stack *shrink(struct report_stack *a, unsigned n)
-{
-	struct report_stack *small;
-
-	if (n == 0) {
-		free(a);
-		return NULL;
-	}
-	small = realloc(a, n * sizeof(*a));
-	return small ? small : a;
-}
-
 static int copy_all_frames(struct report *rep, const struct stacks *st)
 {
 	for (unsigned i = 0; i < rep->n_stacks; i++) {
@@ -114,25 +134,81 @@ static int group(const struct ledger *lg, const struct stacks *st,
 	return 0;
 }
 
-int report_build(const struct ledger *lg, const struct stacks *st,
-		 unsigned top, struct report *rep_ret)
+/* ---- block lists (--show-addresses) ------------------------------------ */
+
+struct lists {
+	struct report *rep;
+	uint32_t *slot;      /* stack id (+1 for unknown) -> index in stacks */
+	uint32_t n_ids;
+	const struct report_options *opts;
+};
+
+static int list_block(const struct ledger_block *b, void *arg)
 {
-	struct sums s;
+	struct lists *l = arg;
+	uint32_t id = b->stack_id < l->n_ids ? b->stack_id : l->n_ids;
+	if (!wanted(b, l->opts) || l->slot[id] == UINT32_MAX)
+		return 0;
+	struct report_stack *rs = &l->rep->stacks[l->slot[id]];
+	rs->list[rs->n_list++] = (struct report_block){ b->addr, b->size, age_of(b, l->opts) };
+	return 0;
+}
+
+static int cmp_block(const void *pa, const void *pb)
+{
+	const struct report_block *a = pa, *b = pb;
+	return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
+static int list_blocks(struct report *rep, const struct ledger *lg, uint32_t n_ids,
+		       const struct report_options *opts)
+{
+	struct lists l = { rep, calloc((size_t)n_ids + 1, sizeof(uint32_t)), n_ids, opts };
+	if (!l.slot)
+		return -ENOMEM;
+	memset(l.slot, 0xff, ((size_t)n_ids + 1) * sizeof(uint32_t));
+	for (unsigned i = 0; i < rep->n_stacks; i++) {
+		struct report_stack *rs = &rep->stacks[i];
+		l.slot[rs->stack_id < n_ids ? rs->stack_id : n_ids] = i;
+		rs->list = calloc(rs->blocks, sizeof(*rs->list));
+		if (!rs->list) {
+			free(l.slot);
+			return -ENOMEM;
+		}
+	}
+	ledger_foreach(lg, list_block, &l);
+	free(l.slot);
+	for (unsigned i = 0; i < rep->n_stacks; i++)
+		qsort(rep->stacks[i].list, rep->stacks[i].n_list, sizeof(struct report_block),
+		      cmp_block);
+	return 0;
+}
+
+int report_build(const struct ledger *lg, const struct stacks *st,
+		 const struct report_options *opts, struct report *rep_ret)
+{
+	struct sums s = { .opts = opts };
 	unsigned n;
 
 	memset(rep_ret, 0, sizeof(*rep_ret));
 	if (group(lg, st, &s) < 0)
 		return -ENOMEM;
 	n = compact(&s);
+	sort_key = opts->sort;
 	qsort(s.by_id, n, sizeof(*s.by_id), cmp_stack);
 	ledger_totals(lg, &rep_ret->totals);
-	rep_ret->total_stacks = n;
-	rep_ret->n_stacks = top != 0 && top < n ? top : n;
-	rep_ret->stacks = shrink(s.by_id, rep_ret->n_stacks);
-	if (copy_all_frames(rep_ret, st) < 0) {
+	rep_ret->n_stacks = n;
+	rep_ret->stacks = s.by_id;
+	if (n == 0) {
+		free(s.by_id);
+		rep_ret->stacks = NULL;
+	}
+	if (copy_all_frames(rep_ret, st) < 0 ||
+	    (opts->show_addresses && list_blocks(rep_ret, lg, s.n_ids, opts) < 0)) {
 		report_release(rep_ret);
 		return -ENOMEM;
 	}
+	report_truncate(rep_ret, 0);
 	return 0;
 }
 
@@ -144,6 +220,29 @@ static void release_stack(struct report_stack *rs)
 		free(rs->frames[i].file);
 	}
 	free(rs->frames);
+	free(rs->list);
+}
+
+void report_drop_stack(struct report *rep, unsigned i)
+{
+	if (i >= rep->n_stacks)
+		return;
+	release_stack(&rep->stacks[i]);
+	memmove(&rep->stacks[i], &rep->stacks[i + 1],
+		(rep->n_stacks - i - 1) * sizeof(rep->stacks[0]));
+	rep->n_stacks--;
+}
+
+void report_truncate(struct report *rep, unsigned top)
+{
+	rep->total_stacks = rep->n_stacks;
+	rep->leak_bytes = rep->leak_blocks = 0;
+	for (unsigned i = 0; i < rep->n_stacks; i++) {
+		rep->leak_bytes += rep->stacks[i].bytes;
+		rep->leak_blocks += rep->stacks[i].blocks;
+	}
+	while (top && rep->n_stacks > top)
+		report_drop_stack(rep, rep->n_stacks - 1);
 }
 
 void report_release(struct report *rep)

@@ -23,12 +23,34 @@ struct report_frame {
 	int line;             /* 0 when unknown */
 };
 
+/* One live block, listed with --show-addresses. */
+struct report_block {
+	uint64_t addr;
+	uint64_t size;
+	uint64_t age_ns;
+};
+
 struct report_stack {
 	uint32_t stack_id;
 	uint64_t bytes;
 	uint64_t blocks;
+	uint64_t oldest_ns;     /* age of the oldest block at report time */
 	unsigned n_frames;
 	struct report_frame *frames;
+	unsigned n_list;        /* blocks in list (show_addresses), by address */
+	struct report_block *list;
+};
+
+enum report_sort { REPORT_SORT_BYTES, REPORT_SORT_BLOCKS, REPORT_SORT_AGE };
+
+/* What report_build() keeps and how it orders it. */
+struct report_options {
+	uint64_t min_size;      /* blocks smaller than this are left out */
+	uint64_t max_size;      /* blocks larger are left out; 0: no limit */
+	uint64_t older_than_ns; /* blocks younger at now_ns are left out */
+	uint64_t now_ns;        /* CLOCK_MONOTONIC time of the report */
+	enum report_sort sort;
+	int show_addresses;     /* fill each stack's block list */
 };
 
 struct report {
@@ -42,17 +64,26 @@ struct report {
 	struct ledger_totals totals;
 	unsigned n_stacks;      /* entries in stacks[] (after --top) */
 	unsigned total_stacks;  /* stacks with live blocks, before --top */
-	struct report_stack *stacks; /* sorted: bytes desc, blocks desc, id */
+	uint64_t leak_bytes;    /* live bytes and blocks of all the stacks */
+	uint64_t leak_blocks;   /* kept by filters (and suppressions), before
+	                         * --top: what --error-exitcode looks at */
+	struct report_stack *stacks; /* sorted by the options' key, then id */
 };
 
-/* Group the live blocks of lg by stack id, sort largest first, keep the
- * top `top` stacks (0 = all), and copy each stack's pcs from st.
- * Frames are left unsymbolized (function/module/file NULL).
- * Returns 0 or -ENOMEM; on success *rep_ret must be released with
+/* Group the live blocks of lg that pass opts's filters by stack id, sort
+ * (bytes, blocks or age of the oldest block, descending; then blocks, then
+ * id), and copy each stack's pcs from st.  All stacks are kept: see
+ * report_truncate().  Frames are left unsymbolized (function/module/file
+ * NULL).  Returns 0 or -ENOMEM; on success *rep_ret must be released with
  * report_release(). */
 __attribute__((warn_unused_result))
 int report_build(const struct ledger *lg, const struct stacks *st,
-		 unsigned top, struct report *rep_ret);
+		 const struct report_options *opts, struct report *rep_ret);
+/* Set total_stacks, leak_bytes and leak_blocks from the stacks present,
+ * then keep the first top stacks (0 = all). */
+void report_truncate(struct report *rep, unsigned top);
+/* Remove stacks[i] (its frames and list freed), keeping the order. */
+void report_drop_stack(struct report *rep, unsigned i);
 void report_release(struct report *rep);
 
 /* Writers.  Return 0 or a negative errno (-EIO on a write error). */

@@ -32,6 +32,17 @@ static struct report_frame frame(uint64_t pc, const char *function,
 
 /* ---- report_build ----------------------------------------------------- */
 
+/* The defaults: no filter, by bytes, then --top. */
+static int build_top(const struct ledger *lg, const struct stacks *st, unsigned top,
+		     struct report *rep)
+{
+	struct report_options o = { .sort = REPORT_SORT_BYTES };
+	int err = report_build(lg, st, &o, rep);
+	if (!err)
+		report_truncate(rep, top);
+	return err;
+}
+
 struct fixture {
 	struct ledger *lg;
 	struct stacks *st;
@@ -117,7 +128,7 @@ static void test_build_top(unsigned top, unsigned want_n)
 
 	fixture_init(&fx);
 	fixture_fill(&fx);
-	TEST_ASSERT(report_build(fx.lg, fx.st, top, &rep) == 0);
+	TEST_ASSERT(build_top(fx.lg, fx.st, top, &rep) == 0);
 	TEST_ASSERT_EQ_U64(rep.total_stacks, 6);
 	TEST_ASSERT_EQ_U64(rep.n_stacks, want_n);
 	TEST_ASSERT_EQ_U64(rep.totals.allocs, 13);
@@ -154,7 +165,7 @@ static void test_build_empty(void)
 	fixture_init(&fx);
 	fixture_alloc(&fx, 2, 10, 1);
 	TEST_ASSERT(ledger_free(fx.lg, fx.next_addr) == 0);
-	TEST_ASSERT(report_build(fx.lg, fx.st, 0, &rep) == 0);
+	TEST_ASSERT(build_top(fx.lg, fx.st, 0, &rep) == 0);
 	TEST_ASSERT_EQ_U64(rep.n_stacks, 0);
 	TEST_ASSERT_EQ_U64(rep.total_stacks, 0);
 	TEST_ASSERT_EQ_U64(rep.totals.allocs, 1);
@@ -172,7 +183,7 @@ static void test_build_unknown_id(void)
 	fixture_init(&fx);
 	fixture_alloc(&fx, 1, 10, 1);
 	fixture_alloc(&fx, 99, 30, 1);   /* never interned */
-	TEST_ASSERT(report_build(fx.lg, fx.st, 0, &rep) == 0);
+	TEST_ASSERT(build_top(fx.lg, fx.st, 0, &rep) == 0);
 	TEST_ASSERT_EQ_U64(rep.n_stacks, 2);
 	TEST_ASSERT_EQ_U64(rep.stacks[0].stack_id, UINT32_MAX);
 	TEST_ASSERT_EQ_U64(rep.stacks[0].bytes, 30);
