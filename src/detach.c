@@ -31,11 +31,20 @@
 
 /* ---- stopping everything ----------------------------------------------- */
 
+enum { STOP_ALL_TIMEOUT_S = 10 };
+
+/* A vfork child is left running (its parent cannot stop until it leaves
+ * our memory); a zombie has nothing left to stop. */
+static int must_stop(const struct thread *th)
+{
+	return th->state != TS_STOPPED && !th->vfork_child && !th->zombie;
+}
+
 static int all_stopped(const struct session *s)
 {
 	unsigned it = 0;
 	for (struct thread *th; (th = target_next_thread(&s->t, &it));)
-		if (th->state != TS_STOPPED)
+		if (must_stop(th))
 			return 0;
 	for (unsigned i = 0; i < s->n_children; i++)
 		if (!s->children[i].stopped || !s->children[i].from_parent)
@@ -43,12 +52,31 @@ static int all_stopped(const struct session *s)
 	return 1;
 }
 
-static void interrupt_running(struct session *s)
+static void interrupt_running(struct session *s, int vfork_children_too)
 {
 	unsigned it = 0;
 	for (struct thread *th; (th = target_next_thread(&s->t, &it));)
-		if (th->state != TS_STOPPED)
+		if (th->state != TS_STOPPED && !th->zombie &&
+		    (!th->vfork_child || vfork_children_too))
 			(void)ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL);
+}
+
+/* Threads we wait for that no longer run: gone without a wait status we
+ * could see, or a zombie leader whose other threads run on. */
+static void prune(struct session *s)
+{
+	unsigned it = 0;
+	for (struct thread *th; (th = target_next_thread(&s->t, &it));) {
+		char state[16];
+		if (!must_stop(th))
+			continue;
+		if (procfs_status(th->tid, "State", state, sizeof(state)) < 0) {
+			session_reap(s, th->tid);
+			it = 0;                 /* the table changed */
+		} else if (state[0] == 'Z' || state[0] == 'X') {
+			th->zombie = 1;
+		}
+	}
 }
 
 static void note_stop(struct session *s, struct thread *th, int status)
@@ -60,29 +88,50 @@ static void note_stop(struct session *s, struct thread *th, int status)
 		session_note_event(s, th->tid, status);
 }
 
+static void take_stop(struct session *s, pid_t tid, int status)
+{
+	struct thread *th = target_thread(&s->t, tid);
+	if (WIFEXITED(status) || WIFSIGNALED(status))
+		session_reap(s, tid);
+	else if (!th)
+		session_unknown_stop(s, tid, status);
+	else if (th->vfork_child && !s->stopping_children)
+		session_handle_stop(s, tid, status);  /* runs on until it leaves */
+	else
+		note_stop(s, th, status);
+}
+
 /* Collect one stop per thread, keeping every thread stopped; new threads
- * and fork children reported meanwhile are handled on the way. */
+ * and fork children reported meanwhile are handled on the way.  Bounded:
+ * after STOP_ALL_TIMEOUT_S the vfork children are stopped too, and what
+ * still does not stop is reported and left. */
 static void stop_all(struct session *s)
 {
-	interrupt_running(s);
+	double deadline = session_now() + STOP_ALL_TIMEOUT_S;
+	interrupt_running(s, 0);
+	session_set_tick(50000);
 	while (!all_stopped(s)) {
 		int status;
 		pid_t tid = waitpid(-1, &status, __WALL);
-		if (tid < 0) {
-			if (errno == EINTR)
-				continue;
+		if (tid > 0) {
+			take_stop(s, tid, status);
+			continue;
+		}
+		if (errno != EINTR)
 			break;              /* nothing left to wait for */
+		prune(s);
+		if (session_now() < deadline)
+			continue;
+		if (s->stopping_children) {
+			lt_warn("some threads of pid %d do not stop; detaching the others",
+				(int)s->t.pid);
+			break;
 		}
-		struct thread *th = target_thread(&s->t, tid);
-		if (WIFEXITED(status) || WIFSIGNALED(status)) {
-			target_del_thread(&s->t, tid);
-			s->target_gone |= tid == s->t.pid;
-		} else if (!th) {
-			session_unknown_stop(s, tid, status);
-		} else {
-			note_stop(s, th, status);
-		}
+		s->stopping_children = 1;   /* a vfork child that never leaves */
+		interrupt_running(s, 1);
+		deadline = session_now() + 1;
 	}
+	session_set_tick(0);
 }
 
 /* ---- putting one thread back ------------------------------------------- */
@@ -103,8 +152,12 @@ static void drain_sigtrap(struct session *s, struct thread *th)
 	for (int tries = 0; tries < 8; tries++) {
 		int status;
 		siginfo_t si;
-		if (ptrace(PTRACE_CONT, th->tid, NULL, NULL) < 0 ||
-		    waitpid(th->tid, &status, __WALL) < 0 || !WIFSTOPPED(status))
+		if (ptrace(PTRACE_CONT, th->tid, NULL, NULL) < 0)
+			return;
+		pid_t r;
+		while ((r = waitpid(th->tid, &status, __WALL)) < 0 && errno == EINTR)
+			;
+		if (r < 0 || !WIFSTOPPED(status))
 			return;
 		th->status = status;
 		if ((status >> 16) != 0)
@@ -182,9 +235,15 @@ static int fix_thread(struct session *s, struct thread *th)
 
 static void unmap_scratch(struct session *s, int needed)
 {
-	struct thread *th = target_stopped_thread(&s->t);
-	if (!s->t.n_scratch || !th)
+	struct thread *th = inject_pick_thread(&s->t);
+	if (!s->t.n_scratch)
 		return;
+	if (!th) {
+		lt_warn("left leaktrap's scratch page mapped in pid %d: no thread is in a "
+			"state to unmap it through (it only jumps back to the original code)",
+			(int)s->t.pid);
+		return;
+	}
 	if (needed) {
 		lt_warn("left leaktrap's scratch page mapped in pid %d: a thread may still "
 			"return into it (it only jumps back to the original code)", (int)s->t.pid);
@@ -200,7 +259,8 @@ static void detach_threads(struct session *s)
 {
 	unsigned it = 0;
 	for (struct thread *th; (th = target_next_thread(&s->t, &it)); it = 0) {
-		(void)ptrace(PTRACE_DETACH, th->tid, NULL, (void *)(long)th->stop_sig);
+		if (th->state == TS_STOPPED)
+			(void)ptrace(PTRACE_DETACH, th->tid, NULL, (void *)(long)th->stop_sig);
 		target_del_thread(&s->t, th->tid);
 	}
 }

@@ -16,6 +16,7 @@
 
 #include "leaktrap/error.h"
 #include "leaktrap/inject.h"
+#include "leaktrap/tracee.h"
 
 /* Look for the syscall instruction in one executable mapping. */
 static uint64_t scan_mapping(struct mem *m, const struct map_entry *e)
@@ -66,16 +67,45 @@ static int step_syscall(struct thread *th, uint64_t insn, struct arch_regs *regs
 			return 0;
 		if (arch_regs_pc(regs_ret) != insn)
 			return -EFAULT;   /* should never happen */
-		/* a stray interrupt stop before the step: step again */
+		/* a stray interrupt stop, or the target's own SIGTRAP (the one
+		 * signal not blocked) before the step: keep it, step again */
+		if ((status >> 16) == 0 && WSTOPSIG(status) == SIGTRAP)
+			th->stop_sig = SIGTRAP;
 	}
 	return -ETIMEDOUT;
+}
+
+int inject_can_use(const struct thread *th)
+{
+	int event = th->status >> 16;
+	if (th->state != TS_STOPPED || !WIFSTOPPED(th->status) || th->exiting)
+		return 0;
+	if (event == PTRACE_EVENT_STOP)
+		return !tracee_is_group_stop(th->status);
+	return event == 0;
+}
+
+struct thread *inject_pick_thread(const struct target *t)
+{
+	unsigned it = 0;
+	struct thread *sigstop = NULL;
+	for (struct thread *th; (th = target_next_thread(t, &it));) {
+		if (!inject_can_use(th) || th->passthrough)
+			continue;
+		if ((th->status >> 16) == PTRACE_EVENT_STOP)
+			return th;          /* best: nothing of the target's pending */
+		sigstop = th;
+	}
+	return sigstop;
 }
 
 int inject_syscall(struct target *t, struct thread *th, long nr,
 		   const uint64_t args[6], long *result_ret)
 {
 	struct arch_regs saved, regs;
-	uint64_t mask, all = ~0ULL;
+	/* every signal blocked but SIGTRAP: the step's trap is forced, and a
+	 * forced signal that is blocked resets its handler to SIG_DFL */
+	uint64_t mask, all = ~(1ULL << (SIGTRAP - 1));
 	int err;
 	if (!t->syscall_insn && (err = find_syscall_insn(t)))
 		return err;
@@ -91,6 +121,8 @@ int inject_syscall(struct target *t, struct thread *th, long nr,
 		err = step_syscall(th, t->syscall_insn, &regs);
 	if (!err)
 		*result_ret = arch_syscall_result(&regs);
+	/* the thread now sits in the step's SIGTRAP stop: resume with CONT */
+	th->status = (SIGTRAP << 8) | 0x7f;
 	if (err != -ESRCH) {
 		int e1 = arch_set_regs(th->tid, &saved);
 		long e2 = ptrace(PTRACE_SETSIGMASK, th->tid, (void *)sizeof(mask), &mask);

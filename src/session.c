@@ -15,13 +15,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kcmp.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "leaktrap/allocsyms.h"
+#include "leaktrap/inject.h"
 #include "leaktrap/probes.h"
 #include "leaktrap/procfs.h"
 #include "leaktrap/scratch.h"
@@ -341,6 +344,7 @@ static void child_ready(struct session *s, struct session_child *c)
 		struct thread *th = target_add_thread(&s->t, c->pid);
 		if (th) {
 			th->passthrough = 1;
+			th->vfork_child = c->real_vfork;
 			th->sigframe_in_scratch = c->sigframe_in_scratch;
 			th->state = TS_STOPPED;
 			th->status = (SIGTRAP << 8) | 0x7f;
@@ -363,7 +367,7 @@ void session_unknown_stop(struct session *s, pid_t tid, int status)
 		if (th) {
 			th->state = TS_STOPPED, th->status = status;
 			if (!s->detaching)
-				cont(th, 0);
+				(void)tracee_resume(th);   /* LISTEN if group-stopped */
 		}
 		return;
 	}
@@ -375,15 +379,25 @@ void session_unknown_stop(struct session *s, pid_t tid, int status)
 	child_ready(s, c);
 }
 
+/* clone(CLONE_VM) without CLONE_VFORK is reported as a fork: the child
+ * shares our memory all the same. */
+static int shares_memory(pid_t a, pid_t b)
+{
+	return syscall(SYS_kcmp, a, b, KCMP_VM, 0, 0) == 0;
+}
+
 static void on_fork_event(struct session *s, struct thread *th, int vfork)
 {
 	unsigned long msg = 0;
+	int c_real_vfork_hint;
 	if (ptrace(PTRACE_GETEVENTMSG, th->tid, NULL, &msg) < 0)
 		return;
+	c_real_vfork_hint = vfork;
+	vfork = vfork || shares_memory(th->tid, (pid_t)msg);
 	struct session_child *c = get_child(s, (pid_t)msg);
 	if (!c)
 		return;
-	c->from_parent = 1, c->vfork = vfork;
+	c->from_parent = 1, c->vfork = vfork, c->real_vfork = c_real_vfork_hint;
 	c->sigframe_in_scratch = th->sigframe_in_scratch;
 	c->n_shadow = th->n_shadow;
 	memcpy(c->shadow, th->shadow, th->n_shadow * sizeof(th->shadow[0]));
@@ -419,8 +433,11 @@ void session_note_event(struct session *s, pid_t tid, int status)
 	unsigned long msg = 0;
 	switch (status >> 16) {
 	case PTRACE_EVENT_CLONE:
+		/* the new thread's own stop, and even its exit, may have been
+		 * reported before this event: add it only if it is still there */
 		if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0 &&
-		    !target_thread(&s->t, (pid_t)msg) && !find_child(s, (pid_t)msg)) {
+		    !target_thread(&s->t, (pid_t)msg) && !find_child(s, (pid_t)msg) &&
+		    kill((pid_t)msg, 0) == 0) {
 			struct thread *nt = target_add_thread(&s->t, (pid_t)msg);
 			if (nt)
 				nt->passthrough = th->passthrough;
@@ -442,20 +459,31 @@ void session_note_event(struct session *s, pid_t tid, int status)
 	}
 }
 
-static void on_exit_status(struct session *s, pid_t tid)
+void session_reap(struct session *s, pid_t tid)
 {
+	struct session_child *c = find_child(s, tid);
 	target_del_thread(&s->t, tid);
-	if (tid == s->t.pid) {
-		s->target_gone = 1;
-		if (!s->end_reason)
-			s->end_reason = "target-exit";
+	if (c)
+		forget_child(s, c);         /* a child that died before its turn */
+	if (tid != s->t.pid)
+		return;
+	s->target_gone = 1;
+	if (!s->end_reason)
+		s->end_reason = "target-exit";
+	/* children whose parent's event will never come */
+	while (s->n_children) {
+		c = &s->children[0];
+		if (c->stopped)
+			session_release_child(s, c);
+		forget_child(s, c);
 	}
 }
 
-static void handle_stop(struct session *s, pid_t tid, int status)
+void session_handle_stop(struct session *s, pid_t tid, int status)
 {
+	s->n_stops++;
 	if (WIFEXITED(status) || WIFSIGNALED(status)) {
-		on_exit_status(s, tid);
+		session_reap(s, tid);
 		return;
 	}
 	struct thread *th = target_thread(&s->t, tid);
@@ -497,16 +525,32 @@ static void on_signal(int sig)
 		stop_signal = sig;
 }
 
+static const int handled_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGPIPE };
+enum { N_HANDLED = sizeof(handled_sigs) / sizeof(handled_sigs[0]) };
+static struct sigaction inherited[N_HANDLED];
+
+/* An ignored SIGHUP/SIGINT (nohup, a shell's background job) stays
+ * ignored: it is not ours to take over. */
 void session_install_signals(void)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;          /* no SA_RESTART: waits return EINTR */
 	sigemptyset(&sa.sa_mask);
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM };
-	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	for (unsigned i = 0; i < N_HANDLED; i++) {
+		sigaction(handled_sigs[i], NULL, &inherited[i]);
+		if (handled_sigs[i] == SIGPIPE)
+			signal(SIGPIPE, SIG_IGN);
+		else if (inherited[i].sa_handler != SIG_IGN || handled_sigs[i] == SIGALRM)
+			sigaction(handled_sigs[i], &sa, NULL);
+	}
+}
+
+/* In a launched child: the dispositions leaktrap inherited. */
+static void restore_inherited_signals(void)
+{
+	for (unsigned i = 0; i < N_HANDLED; i++)
+		sigaction(handled_sigs[i], &inherited[i], NULL);
 }
 
 int session_stop_requested(void)
@@ -514,7 +558,7 @@ int session_stop_requested(void)
 	return stop_signal;
 }
 
-static void set_tick(long usec)
+void session_set_tick(long usec)
 {
 	struct itimerval it = { { 0, usec }, { 0, usec } };
 	setitimer(ITIMER_REAL, &it, NULL);
@@ -523,26 +567,33 @@ static void set_tick(long usec)
 void session_run(struct session *s, double duration_s)
 {
 	double deadline = duration_s > 0 ? s->t_start + duration_s : 0;
-	set_tick(50000);
+	s->tick_due = s->t_start + s->tick_every;
+	session_set_tick(50000);
 	while (!s->end_reason) {
 		int status;
 		if (stop_signal) {
 			s->end_reason = "interrupt";
 			break;
 		}
-		if (deadline && session_now() >= deadline) {
+		double now = session_now();
+		if (deadline && now >= deadline) {
 			s->end_reason = "duration";
 			break;
 		}
+		if (s->tick && now >= s->tick_due) {
+			s->tick_due = now + s->tick_every;
+			s->tick(s, s->tick_arg);
+			continue;
+		}
 		pid_t tid = waitpid(-1, &status, __WALL);
 		if (tid > 0) {
-			handle_stop(s, tid, status);
+			session_handle_stop(s, tid, status);
 		} else if (errno == ECHILD) {
 			s->target_gone = 1;
 			s->end_reason = "target-exit";
 		}
 	}
-	set_tick(0);
+	session_set_tick(0);
 	s->t_end = session_now();
 }
 
@@ -590,21 +641,6 @@ static void read_comm(struct target *t)
 	}
 }
 
-/* Pick a stopped thread for injections: not in a group-stop if possible. */
-static struct thread *work_thread(struct target *t)
-{
-	unsigned it = 0;
-	struct thread *any = NULL;
-	for (struct thread *th; (th = target_next_thread(t, &it));) {
-		if (th->state != TS_STOPPED)
-			continue;
-		if (!tracee_is_group_stop(th->status))
-			return th;
-		any = th;
-	}
-	return any;
-}
-
 static void name_exe(pid_t pid, char *buf, size_t len)
 {
 	char path[64];
@@ -641,9 +677,20 @@ static enum lt_exit arm(struct session *s)
 	struct target *t = &s->t;
 	struct allocsym *syms = NULL;
 	size_t n = 0;
-	struct thread *th = work_thread(t);
+	struct thread *th = inject_pick_thread(t);
 	enum lt_exit rc = LT_EXIT_ERROR;
-	if (!th || maps_read(t->pid, &t->maps) < 0 || mem_open(&t->mem, t->pid) < 0) {
+	if (!th && target_stopped_thread(t) &&
+	    tracee_is_group_stop(target_stopped_thread(t)->status)) {
+		lt_error("pid %d is stopped (job control): continue it (kill -CONT) and "
+			 "attach again", (int)t->pid);
+		return LT_EXIT_UNSUPPORTED;
+	}
+	if (!th) {
+		lt_error("pid %d: no thread is in a state leaktrap can work through "
+			 "(all inside fork/clone/exit); try again", (int)t->pid);
+		return LT_EXIT_TARGET_GONE;
+	}
+	if (maps_read(t->pid, &t->maps) < 0 || mem_open(&t->mem, t->pid) < 0) {
 		lt_error("pid %d exited while leaktrap was attaching", (int)t->pid);
 		return LT_EXIT_TARGET_GONE;
 	}
@@ -737,6 +784,19 @@ static enum lt_exit check_target(pid_t pid)
 	return LT_EXIT_OK;
 }
 
+/* A thread may have been seized at a fork/vfork/clone event stop: those
+ * children are auto-attached and wait for the event to be handled. */
+static void note_seize_events(struct session *s)
+{
+	unsigned it = 0;
+	for (struct thread *th; (th = target_next_thread(&s->t, &it));) {
+		int event = th->status >> 16;
+		if (th->state == TS_STOPPED && (event == PTRACE_EVENT_FORK ||
+		    event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE))
+			session_note_event(s, th->tid, th->status);
+	}
+}
+
 enum lt_exit session_attach(struct session *s, pid_t pid)
 {
 	s->t.pid = pid;
@@ -751,6 +811,7 @@ enum lt_exit session_attach(struct session *s, pid_t pid)
 		tracee_detach_unchanged(&s->t);
 		return rc;
 	}
+	note_seize_events(s);
 	s->t_start = session_now();
 	announce(s);
 	tracee_resume_all(&s->t);
@@ -836,7 +897,7 @@ static pid_t spawn_stopped(struct session *s, char *const argv[], int errfd[2])
 		char c;
 		close(go[1]);
 		sigprocmask(SIG_SETMASK, &s->orig_mask, NULL);
-		signal(SIGPIPE, SIG_DFL);
+		restore_inherited_signals();
 		if (read(go[0], &c, 1) == 1)
 			execvp(argv[0], argv);
 		int e = errno;

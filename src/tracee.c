@@ -134,7 +134,8 @@ static void note_stop(struct thread *th, int status)
 {
 	th->state = TS_STOPPED;
 	th->status = status;
-	if ((status >> 16) == 0 && WSTOPSIG(status) != SIGTRAP)
+	/* no breakpoint exists yet: even a SIGTRAP is the target's own */
+	if ((status >> 16) == 0)
 		th->stop_sig = WSTOPSIG(status);
 }
 
@@ -203,6 +204,13 @@ static int seize_one(struct target *t, pid_t tid)
 	return 1;
 }
 
+static int thread_is_exiting(pid_t tid)
+{
+	char state[16];
+	return procfs_status(tid, "State", state, sizeof(state)) < 0 ||
+	       state[0] == 'Z' || state[0] == 'X';
+}
+
 /* One pass over /proc/PID/task; returns threads newly seized or -errno. */
 static int scan_tasks(struct target *t)
 {
@@ -217,8 +225,10 @@ static int scan_tasks(struct target *t)
 		if (tid <= 0 || target_thread(t, tid))
 			continue;
 		int r = seize_one(t, tid);
-		if (r < 0 && (r != -EPERM || tid == t->pid))
-			err = r;            /* a thread exiting may refuse: skip it */
+		if (r == -EPERM && tid != t->pid && thread_is_exiting(tid))
+			r = 0;              /* an exiting thread refuses: skip it */
+		if (r < 0)
+			err = r;
 		added += r > 0;
 	}
 	closedir(d);

@@ -10,6 +10,14 @@
 
 #include "leaktrap/target.h"
 
+/* Whether th's current stop allows an injection: an interrupt stop or a
+ * signal-delivery-stop, not a group-stop, and not an event stop inside a
+ * syscall (fork, clone, exit...: stepping would finish that syscall and
+ * clobber its result). */
+int inject_can_use(const struct thread *th);
+/* The best stopped thread of t for an injection, or NULL. */
+struct thread *inject_pick_thread(const struct target *t);
+
 /* Execute syscall nr(args) in th (ptrace-stopped, of t's address space).
  * *result_ret receives the syscall's return value (negative errno on
  * failure).  Returns 0, or a negative errno if the injection itself failed

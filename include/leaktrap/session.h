@@ -22,7 +22,8 @@ enum { SESSION_MAX_CHILDREN = 64 };
 struct session_child {
 	pid_t pid;
 	int from_parent;        /* the parent's event was seen */
-	int vfork;
+	int vfork;              /* shares our memory */
+	int real_vfork;         /* and its parent waits until it execs/exits */
 	int stopped;            /* the child's first stop was seen */
 	int sigframe_in_scratch;/* inherited from the forking thread */
 	unsigned n_shadow;
@@ -40,8 +41,16 @@ struct session {
 	double t_start, t_end;          /* CLOCK_MONOTONIC seconds */
 	const char *end_reason;
 	int detaching;
+	int stopping_children;          /* detach: vfork children stopped too */
 	int target_gone;                /* exited: nothing left to restore */
 	int execd;                      /* exec'd: old image gone */
+
+	uint64_t n_stops;               /* ptrace stops handled */
+	/* Called from the loop every tick_every seconds while tracing (the
+	 * target keeps running; its threads wait at their next stop). */
+	void (*tick)(struct session *s, void *arg);
+	void *tick_arg;
+	double tick_every, tick_due;
 
 	struct session_child children[SESSION_MAX_CHILDREN];
 	unsigned n_children;
@@ -92,6 +101,14 @@ int session_finish_return(struct session *s, struct thread *th, struct arch_regs
 /* Forget th's shadow entries above the first keep (calls that will never
  * return through us); a realloc's old block goes back to the ledger. */
 void session_abandon_calls(struct session *s, struct thread *th, unsigned keep);
+/* The event loop's handling of one wait status (exported for detach,
+ * which keeps vfork children running until they leave our memory). */
+void session_handle_stop(struct session *s, pid_t tid, int status);
+/* The loop's SIGALRM tick (usec, 0: off): waits return EINTR that often. */
+void session_set_tick(long usec);
+/* A traced task exited (its wait status was reaped): forget it; the
+ * leader's exit ends the session. */
+void session_reap(struct session *s, pid_t tid);
 /* Clean up and detach a fork child (the child is ptrace-stopped). */
 void session_release_child(struct session *s, struct session_child *c);
 double session_now(void);

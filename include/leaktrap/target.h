@@ -80,7 +80,10 @@ struct thread {
 	enum thread_state state;
 	int status;             /* wait status of the current stop */
 	int stop_sig;           /* signal to pass on when leaving this stop */
-	int passthrough;        /* a vfork child in our mm: never record */
+	int passthrough;        /* a child sharing our mm: never record */
+	int vfork_child;        /* ... whose parent waits until it leaves */
+	int zombie;             /* exited, not reaped (a leader whose threads
+	                         * run on): nothing to stop or detach */
 	int exiting;            /* reported PTRACE_EVENT_EXIT */
 	int sigframe_in_scratch;/* a signal was delivered while the pc was in
 	                         * a scratch page: its frame returns there */
