@@ -94,6 +94,39 @@ static void append(struct json_object *arr, struct json_object *val, int *err)
 	}
 }
 
+static struct json_object *new_array(int *err)
+{
+	struct json_object *a = json_object_new_array();
+	if (!a)
+		*err = -ENOMEM;
+	return a;
+}
+
+/* "series": live bytes at each interval report, null without -i. */
+static struct json_object *series_json(const struct report_stack *rs, int *err)
+{
+	struct json_object *a = new_array(err);
+	for (unsigned i = 0; a && i < rs->n_series && *err == 0; i++)
+		append(a, new_u64(rs->series[i]), err);
+	return a;
+}
+
+/* "addresses": the blocks (--show-addresses), null without. */
+static struct json_object *addresses_json(const struct report_stack *rs, int *err)
+{
+	struct json_object *a = new_array(err);
+	for (unsigned i = 0; a && i < rs->n_list && *err == 0; i++) {
+		struct json_object *b = json_object_new_object();
+		if (b) {
+			add(b, "addr", new_hex(rs->list[i].addr), err);
+			add(b, "size", new_u64(rs->list[i].size), err);
+			add(b, "age_s", new_seconds((double)rs->list[i].age_ns / 1e9), err);
+		}
+		append(a, b, err);
+	}
+	return a;
+}
+
 static struct json_object *stack_json(const struct report_stack *rs, int *err)
 {
 	struct json_object *o = json_object_new_object();
@@ -107,6 +140,9 @@ static struct json_object *stack_json(const struct report_stack *rs, int *err)
 	}
 	add(o, "bytes", new_u64(rs->bytes), err);
 	add(o, "blocks", new_u64(rs->blocks), err);
+	add(o, "oldest_s", new_seconds((double)rs->oldest_ns / 1e9), err);
+	add_opt(o, "series", rs->n_series > 0, rs->n_series ? series_json(rs, err) : NULL, err);
+	add_opt(o, "addresses", rs->list != NULL, rs->list ? addresses_json(rs, err) : NULL, err);
 	for (unsigned i = 0; i < rs->n_frames && *err == 0; i++)
 		append(frames, frame_json(&rs->frames[i], err), err);
 	add(o, "frames", frames, err);
@@ -142,6 +178,19 @@ static struct json_object *stacks_json(const struct report *rep, int *err)
 	return arr;
 }
 
+static struct json_object *suppressed_json(const struct report *rep, int *err)
+{
+	struct json_object *o = json_object_new_object();
+	if (!o) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	add(o, "stacks", new_u64(rep->suppressed_stacks), err);
+	add(o, "bytes", new_u64(rep->suppressed_bytes), err);
+	add(o, "blocks", new_u64(rep->suppressed_blocks), err);
+	return o;
+}
+
 static struct json_object *report_json(const struct report *rep, int *err)
 {
 	struct json_object *o = json_object_new_object();
@@ -159,7 +208,12 @@ static struct json_object *report_json(const struct report *rep, int *err)
 	add(o, "threads", json_object_new_int64(rep->threads), err);
 	add(o, "functions", json_object_new_int64(rep->functions), err);
 	add(o, "totals", totals_json(&rep->totals, err), err);
+	add_opt(o, "interval_s", rep->interval_s > 0,
+		rep->interval_s > 0 ? new_seconds(rep->interval_s) : NULL, err);
 	add(o, "total_stacks", json_object_new_int64(rep->total_stacks), err);
+	add(o, "leak_bytes", new_u64(rep->leak_bytes), err);
+	add(o, "leak_blocks", new_u64(rep->leak_blocks), err);
+	add(o, "suppressed", suppressed_json(rep, err), err);
 	add(o, "stacks", stacks_json(rep, err), err);
 	return o;
 }

@@ -47,6 +47,32 @@ static void write_header(const struct report *rep, FILE *out)
 	if (t->live_blocks == 0)
 		fputs("leaktrap: no leaks: every block allocated while "
 		      "tracing was freed\n", out);
+	else if (rep->filtered)
+		fprintf(out, "leaktrap: %" PRIu64 " bytes in %" PRIu64 " blocks left after "
+			"filters, suppressions and baseline\n", rep->leak_bytes, rep->leak_blocks);
+	if (rep->suppressed_stacks)
+		fprintf(out, "leaktrap: %" PRIu64 " bytes in %" PRIu64 " blocks suppressed "
+			"(%u %s)\n", rep->suppressed_bytes, rep->suppressed_blocks,
+			rep->suppressed_stacks, plural(rep->suppressed_stacks, "stack", "stacks"));
+}
+
+/* memleak -a's shape: one line per block. */
+static void write_list(const struct report_stack *rs, FILE *out)
+{
+	for (unsigned i = 0; i < rs->n_list; i++)
+		fprintf(out, "    addr = %" PRIx64 " size = %" PRIu64 " age = %.1f s\n",
+			rs->list[i].addr, rs->list[i].size, (double)rs->list[i].age_ns / 1e9);
+}
+
+/* Live bytes at each interval report: a leak keeps growing. */
+static void write_series(const struct report_stack *rs, FILE *out)
+{
+	if (!rs->n_series)
+		return;
+	fputs("    growth:", out);
+	for (unsigned i = 0; i < rs->n_series; i++)
+		fprintf(out, " %" PRIu64, rs->series[i]);
+	fprintf(out, " %" PRIu64 " bytes\n", rs->bytes);
 }
 
 static void write_frame(const struct report_frame *f, FILE *out)
@@ -67,8 +93,10 @@ static void write_stack(const struct report_stack *rs, FILE *out)
 	fprintf(out, "\n%" PRIu64 " %s in %" PRIu64 " %s from stack\n",
 		rs->bytes, plural(rs->bytes, "byte", "bytes"), rs->blocks,
 		plural(rs->blocks, "allocation", "allocations"));
+	write_list(rs, out);
 	for (unsigned i = 0; i < rs->n_frames; i++)
 		write_frame(&rs->frames[i], out);
+	write_series(rs, out);
 }
 
 static void write_trailer(const struct report *rep, FILE *out)

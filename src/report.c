@@ -221,6 +221,7 @@ static void release_stack(struct report_stack *rs)
 	}
 	free(rs->frames);
 	free(rs->list);
+	free(rs->series);
 }
 
 void report_drop_stack(struct report *rep, unsigned i)

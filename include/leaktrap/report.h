@@ -39,6 +39,8 @@ struct report_stack {
 	struct report_frame *frames;
 	unsigned n_list;        /* blocks in list (show_addresses), by address */
 	struct report_block *list;
+	unsigned n_series;      /* live bytes at each interval report (-i) */
+	uint64_t *series;
 };
 
 enum report_sort { REPORT_SORT_BYTES, REPORT_SORT_BLOCKS, REPORT_SORT_AGE };
@@ -61,12 +63,17 @@ struct report {
 	                         * "interrupt" | "target-exit" | "exec" | "error" */
 	unsigned threads;       /* threads traced at the end (max seen) */
 	unsigned functions;     /* allocator functions probed */
+	double interval_s;      /* -i, 0 without; series are this far apart */
 	struct ledger_totals totals;
 	unsigned n_stacks;      /* entries in stacks[] (after --top) */
 	unsigned total_stacks;  /* stacks with live blocks, before --top */
 	uint64_t leak_bytes;    /* live bytes and blocks of all the stacks */
 	uint64_t leak_blocks;   /* kept by filters (and suppressions), before
 	                         * --top: what --error-exitcode looks at */
+	int filtered;           /* filters, suppressions or a baseline applied */
+	unsigned suppressed_stacks; /* dropped by report_apply_suppressions(), */
+	uint64_t suppressed_bytes;  /* not in stacks[] nor in the three above; */
+	uint64_t suppressed_blocks; /* zero from report_build() */
 	struct report_stack *stacks; /* sorted by the options' key, then id */
 };
 
@@ -89,5 +96,12 @@ void report_release(struct report *rep);
 /* Writers.  Return 0 or a negative errno (-EIO on a write error). */
 int report_write_text(const struct report *rep, FILE *out);
 int report_write_json(const struct report *rep, FILE *out);
+/* Folded stacks for flamegraph.pl: "outermost;...;caller BYTES" per line,
+ * equal lines merged, largest first.  Also -ENOMEM. */
+int report_write_folded(const struct report *rep, FILE *out);
+/* A self-contained SVG flame graph of live bytes by stack, root at the
+ * bottom, one <rect> per call-tree node plus one background <rect>.
+ * Also -ENOMEM. */
+int report_write_svg(const struct report *rep, FILE *out);
 
 #endif

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reporting.c - producing the reports a session's options ask for.  One
+ * pipeline for every report: build (filters) -> symbolize -> baseline ->
+ * truncate (--top) -> write; the CI gate looks at what is left before the
+ * truncation.  Periodic work runs from the session's tick: interval
+ * reports (which also record each stack's live bytes: the growth series)
+ * and the status line on a terminal.  Knows nothing about ptrace.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "leaktrap/baseline.h"
+#include "leaktrap/error.h"
+#include "leaktrap/reporting.h"
+#include "leaktrap/suppress.h"
+#include "leaktrap/symbolize.h"
+
+/* Live bytes per stack id at one interval report. */
+struct snapshot {
+	uint64_t *bytes;
+	uint32_t n_ids;
+};
+
+struct reporter {
+	const struct cli_options *o;
+	struct suppressions *supp;
+	struct baseline *base;
+	struct snapshot *snaps;
+	unsigned n_snaps;
+	int tty;                        /* stderr is a terminal: status line */
+	double next_report;
+	unsigned reports;
+	uint64_t last_allocs, last_stops;
+	double last_status;
+};
+
+int reporter_create(const struct cli_options *o, struct reporter **r_ret)
+{
+	struct reporter *r = calloc(1, sizeof(*r));
+	if (!r) {
+		lt_error("out of memory");
+		return LT_EXIT_ERROR;
+	}
+	r->o = o;
+	r->tty = isatty(STDERR_FILENO);
+	if (o->n_suppressions && !(r->supp = suppressions_create())) {
+		reporter_destroy(r);
+		lt_error("out of memory");
+		return LT_EXIT_ERROR;
+	}
+	for (unsigned i = 0; i < o->n_suppressions; i++) {
+		char err[512];
+		if (suppressions_load_file(r->supp, o->suppressions[i], err, sizeof(err)) < 0) {
+			lt_error("%s", err);
+			reporter_destroy(r);
+			return LT_EXIT_USAGE;
+		}
+	}
+	if (o->baseline) {
+		char err[256];
+		if (baseline_load(o->baseline, &r->base, err, sizeof(err)) < 0) {
+			lt_error("%s", err);
+			reporter_destroy(r);
+			return LT_EXIT_USAGE;
+		}
+	}
+	*r_ret = r;
+	return LT_EXIT_OK;
+}
+
+void reporter_destroy(struct reporter *r)
+{
+	if (!r)
+		return;
+	for (unsigned i = 0; i < r->n_snaps; i++)
+		free(r->snaps[i].bytes);
+	free(r->snaps);
+	baseline_destroy(r->base);
+	suppressions_destroy(r->supp);
+	free(r);
+}
+
+/* ---- the pipeline -------------------------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void attach_series(const struct reporter *r, struct report *rep)
+{
+	for (unsigned i = 0; r->n_snaps && i < rep->n_stacks; i++) {
+		struct report_stack *rs = &rep->stacks[i];
+		rs->series = calloc(r->n_snaps, sizeof(*rs->series));
+		if (!rs->series)
+			return;
+		rs->n_series = r->n_snaps;
+		for (unsigned k = 0; k < r->n_snaps; k++)
+			if (rs->stack_id < r->snaps[k].n_ids)
+				rs->series[k] = r->snaps[k].bytes[rs->stack_id];
+	}
+}
+
+/* libstdc++'s demangler (C linkage, part of the C++ ABI). */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+static void demangle_report(struct report *rep)
+{
+	for (unsigned i = 0; i < rep->n_stacks; i++)
+		for (unsigned j = 0; j < rep->stacks[i].n_frames; j++) {
+			struct report_frame *f = &rep->stacks[i].frames[j];
+			int status = -1;
+			if (!f->function || strncmp(f->function, "_Z", 2))
+				continue;
+			char *d = __cxa_demangle(f->function, NULL, NULL, &status);
+			if (status == 0 && d) {
+				free(f->function);
+				f->function = d;
+			} else {
+				free(d);
+			}
+		}
+}
+
+static int build(struct reporter *r, struct session *s, struct report *rep)
+{
+	struct report_options ro = r->o->report;
+	ro.now_ns = now_ns();
+	int err = report_build(s->ledger, s->stacks, &ro, rep);
+	if (err)
+		return err;
+	rep->pid = s->t.pid;
+	rep->command = s->t.comm[0] ? strdup(s->t.comm) : NULL;
+	rep->duration_s = (s->t_end > 0 ? s->t_end : session_now()) - s->t_start;
+	rep->end_reason = s->end_reason;
+	rep->threads = s->t.max_threads;
+	rep->functions = s->t.n_probes;
+	rep->interval_s = r->o->interval;
+	rep->filtered = ro.min_size || ro.max_size || ro.older_than_ns || r->base ||
+			r->o->n_suppressions;
+	struct symbolizer *sym = symbolizer_create(&s->t.maps);
+	if (!sym || symbolize_report(sym, rep) < 0)
+		lt_warn("cannot symbolize the report");
+	symbolizer_destroy(sym);
+	if (r->o->demangle)
+		demangle_report(rep);
+	if (r->supp)
+		report_apply_suppressions(rep, r->supp);
+	if (r->base)
+		baseline_filter(r->base, rep);
+	attach_series(r, rep);
+	report_truncate(rep, r->o->top);
+	return 0;
+}
+
+static int (*writer_for(enum cli_format f))(const struct report *, FILE *)
+{
+	switch (f) {
+	case FORMAT_JSON: return report_write_json;
+	case FORMAT_FOLDED: return report_write_folded;
+	case FORMAT_SVG: return report_write_svg;
+	default: return report_write_text;
+	}
+}
+
+/* Write through a temporary file in the same directory, then rename:
+ * readers never see half a report, and a symlink planted at the
+ * destination is replaced, not followed. */
+static int write_file(const struct report *rep, const struct cli_options *o)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX + 32];
+	snprintf(dir, sizeof(dir), "%s", o->output);
+	snprintf(tmp, sizeof(tmp), "%s/.leaktrap-XXXXXX", dirname(dir));
+	int fd = mkstemp(tmp);
+	if (fd < 0)
+		return -errno;
+	mode_t mask = umask(0);
+	umask(mask);
+	(void)fchmod(fd, 0666 & ~mask);   /* like fopen, not mkstemp's 0600 */
+	FILE *f = fdopen(fd, "w");
+	int err = f ? writer_for(o->format)(rep, f) : -errno;
+	if (f && fclose(f) && !err)
+		err = -errno;
+	if (!f)
+		close(fd);
+	if (!err && rename(tmp, o->output) < 0)
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+static int write_report(const struct report *rep, const struct cli_options *o)
+{
+	if (o->output)
+		return write_file(rep, o);
+	int err = writer_for(o->format)(rep, stdout);
+	return err ? err : fflush(stdout) ? -errno : 0;
+}
+
+/* ---- periodic work ------------------------------------------------------- */
+
+static void clear_status(struct reporter *r)
+{
+	if (r->tty && r->last_status > 0)
+		fputs("\r\033[K", stderr);
+}
+
+static void snapshot(struct reporter *r, const struct report *rep, uint32_t n_ids)
+{
+	struct snapshot *v = realloc(r->snaps, (r->n_snaps + 1) * sizeof(*v));
+	if (!v)
+		return;
+	r->snaps = v;
+	struct snapshot *sn = &r->snaps[r->n_snaps];
+	sn->n_ids = n_ids;
+	sn->bytes = calloc(n_ids ? n_ids : 1, sizeof(uint64_t));
+	if (!sn->bytes)
+		return;
+	for (unsigned i = 0; i < rep->n_stacks; i++)
+		if (rep->stacks[i].stack_id < n_ids)
+			sn->bytes[rep->stacks[i].stack_id] = rep->stacks[i].bytes;
+	r->n_snaps++;
+}
+
+static void interval_report(struct reporter *r, struct session *s)
+{
+	struct report rep;
+	struct cli_options o = *r->o;
+	o.top = 0;                          /* snapshot every stack */
+	struct reporter tmp = *r;
+	tmp.o = &o;
+	if (build(&tmp, s, &rep) < 0)
+		return;
+	snapshot(r, &rep, stacks_count(s->stacks));
+	report_truncate(&rep, r->o->top);
+	rep.end_reason = "interval";
+	clear_status(r);
+	if (!o.output && o.format == FORMAT_TEXT) {
+		time_t t = time(NULL);
+		char stamp[32];
+		strftime(stamp, sizeof(stamp), "%H:%M:%S", localtime(&t));
+		printf("[%s] leaktrap: report %u\n", stamp, r->reports + 1);
+	}
+	if (write_report(&rep, r->o) < 0)
+		lt_warn("cannot write an interval report");
+	report_release(&rep);
+	r->reports++;
+}
+
+static void status_line(struct reporter *r, struct session *s, double now)
+{
+	struct ledger_totals t;
+	double dt = now - r->last_status;
+	ledger_totals(s->ledger, &t);
+	if (r->last_status > 0 && dt > 0)
+		fprintf(stderr, "\r\033[Kleaktrap: %.0f s, %.0f allocs/s, %" PRIu64
+			" live blocks (%" PRIu64 " bytes), %.0f stops/s",
+			now - s->t_start, (double)(t.allocs - r->last_allocs) / dt,
+			t.live_blocks, t.live_bytes, (double)(s->n_stops - r->last_stops) / dt);
+	r->last_allocs = t.allocs, r->last_stops = s->n_stops, r->last_status = now;
+}
+
+static void tick(struct session *s, void *arg)
+{
+	struct reporter *r = arg;
+	double now = session_now();
+	if (r->o->interval && now >= r->next_report) {
+		r->next_report += r->o->interval;
+		if (r->o->count && r->reports + 1 == r->o->count) {
+			s->end_reason = "count";    /* the final report is the Nth */
+			return;
+		}
+		interval_report(r, s);
+	}
+	if (r->tty)
+		status_line(r, s, now);
+}
+
+void reporter_hook(struct reporter *r, struct session *s)
+{
+	if (!r->o->interval && !r->tty)
+		return;
+	s->tick = tick;
+	s->tick_arg = r;
+	s->tick_every = r->tty ? 1.0 : r->o->interval;
+	if (r->o->interval && r->o->interval < s->tick_every)
+		s->tick_every = r->o->interval;
+	r->next_report = s->t_start + r->o->interval;
+}
+
+/* ---- the final report ---------------------------------------------------- */
+
+int reporter_final(struct reporter *r, struct session *s, int *leaked_ret)
+{
+	struct report rep;
+	clear_status(r);
+	int err = build(r, s, &rep);
+	if (err) {
+		lt_error_errno(err, "cannot build the report");
+		return err;
+	}
+	*leaked_ret = r->o->have_fail_over ? rep.leak_bytes > r->o->fail_over
+					   : rep.leak_blocks > 0;
+	err = write_report(&rep, r->o);
+	if (r->o->print_suppressions && r->supp && suppressions_write_used(r->supp, stderr) < 0)
+		err = -EIO;
+	if (r->o->gen_suppressions && suppressions_write_generated(&rep, stderr) < 0)
+		err = -EIO;
+	if (err)
+		lt_error_errno(err, "cannot write the report%s%s",
+			       r->o->output ? " to " : "", r->o->output ? r->o->output : "");
+	report_release(&rep);
+	return err;
+}
