@@ -101,6 +101,20 @@ static void take_stop(struct session *s, pid_t tid, int status)
 		note_stop(s, th, status);
 }
 
+static void report_unstopped(const struct session *s)
+{
+	unsigned it = 0;
+	for (struct thread *th; (th = target_next_thread(&s->t, &it));)
+		if (must_stop(th))
+			lt_warn("thread %d of pid %d does not stop; detaching the others",
+				(int)th->tid, (int)s->t.pid);
+	for (unsigned i = 0; i < s->n_children; i++)
+		if (!s->children[i].stopped || !s->children[i].from_parent)
+			lt_warn("forked child %d of pid %d: %s never came; leaving it",
+				(int)s->children[i].pid, (int)s->t.pid,
+				s->children[i].stopped ? "the fork event" : "its first stop");
+}
+
 /* Collect one stop per thread, keeping every thread stopped; new threads
  * and fork children reported meanwhile are handled on the way.  Bounded:
  * after STOP_ALL_TIMEOUT_S the vfork children are stopped too, and what
@@ -123,8 +137,7 @@ static void stop_all(struct session *s)
 		if (session_now() < deadline)
 			continue;
 		if (s->stopping_children) {
-			lt_warn("some threads of pid %d do not stop; detaching the others",
-				(int)s->t.pid);
+			report_unstopped(s);
 			break;
 		}
 		s->stopping_children = 1;   /* a vfork child that never leaves */

@@ -85,18 +85,49 @@ int inject_can_use(const struct thread *th)
 	return event == 0;
 }
 
+/* A thread stopped at a fork/vfork/clone/exec event has finished that
+ * syscall's work: let it return to user mode, where the interrupt we
+ * queue stops it before its first instruction.  Returns 0 when th is now
+ * in an interrupt (or signal-delivery) stop. */
+static int leave_event_stop(struct thread *th)
+{
+	int status;
+	if (ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL) < 0 ||
+	    ptrace(PTRACE_CONT, th->tid, NULL, NULL) < 0)
+		return -errno;
+	for (;;) {
+		pid_t r = waitpid(th->tid, &status, __WALL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || !WIFSTOPPED(status))
+			return -ESRCH;
+		th->status = status;
+		if ((status >> 16) == 0 && WSTOPSIG(status) != SIGTRAP)
+			th->stop_sig = WSTOPSIG(status);
+		return inject_can_use(th) ? 0 : -EAGAIN;
+	}
+}
+
 struct thread *inject_pick_thread(const struct target *t)
 {
 	unsigned it = 0;
-	struct thread *sigstop = NULL;
+	struct thread *sigstop = NULL, *event = NULL;
 	for (struct thread *th; (th = target_next_thread(t, &it));) {
-		if (!inject_can_use(th) || th->passthrough)
+		int ev = th->status >> 16;
+		if (th->passthrough || th->state != TS_STOPPED)
 			continue;
-		if ((th->status >> 16) == PTRACE_EVENT_STOP)
+		if (inject_can_use(th) && ev == PTRACE_EVENT_STOP)
 			return th;          /* best: nothing of the target's pending */
-		sigstop = th;
+		if (inject_can_use(th))
+			sigstop = th;
+		else if (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK ||
+			 ev == PTRACE_EVENT_CLONE || ev == PTRACE_EVENT_EXEC ||
+			 ev == PTRACE_EVENT_VFORK_DONE)
+			event = th;
 	}
-	return sigstop;
+	if (sigstop || !event)
+		return sigstop;
+	return leave_event_stop(event) == 0 ? event : NULL;
 }
 
 int inject_syscall(struct target *t, struct thread *th, long nr,

@@ -806,12 +806,12 @@ enum lt_exit session_attach(struct session *s, pid_t pid)
 	int err = tracee_seize_all(&s->t);
 	if (err < 0)
 		return explain_seize_error(pid, err);
+	note_seize_events(s);     /* before arm() moves a thread off its event */
 	enum lt_exit rc = arm(s);
 	if (rc != LT_EXIT_OK) {
 		tracee_detach_unchanged(&s->t);
 		return rc;
 	}
-	note_seize_events(s);
 	s->t_start = session_now();
 	announce(s);
 	tracee_resume_all(&s->t);

@@ -15,7 +15,9 @@
  * syscall (fork, clone, exit...: stepping would finish that syscall and
  * clobber its result). */
 int inject_can_use(const struct thread *th);
-/* The best stopped thread of t for an injection, or NULL. */
+/* The best stopped thread of t for an injection, or NULL.  A thread
+ * stopped at a fork/clone event (the event already handled by the caller)
+ * may be moved on to an interrupt stop to serve. */
 struct thread *inject_pick_thread(const struct target *t);
 
 /* Execute syscall nr(args) in th (ptrace-stopped, of t's address space).
