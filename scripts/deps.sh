@@ -3,8 +3,8 @@
 # Install what leaktrap needs to build and test on Debian 12 (as root, or
 # through sudo).  Does nothing when everything is already there.
 set -eu
-pkgs="gcc meson ninja-build pkg-config python3 libdw-dev libelf-dev libunwind-dev
-libcapstone-dev libjson-c-dev util-linux"
+pkgs="gcc binutils meson ninja-build pkg-config python3 libdw-dev libelf-dev
+libunwind-dev zlib1g-dev libcapstone-dev libjson-c-dev util-linux"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * allocsyms.c - allocator discovery with libdwfl over /proc/PID/maps.
+ * allocsyms.c - allocator discovery with libdwfl over the module table
+ * (modules.h: the target's own files, found in its root or through
+ * map_files, with their separate debug information).
  * Every definition is probed: only the one actually called fires, and
  * wrappers calling the next definition are nested calls that the session
  * ignores (DESIGN.md 6.3).  Names and kinds are one table.
@@ -9,6 +11,7 @@
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <gelf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,32 +118,50 @@ static int by_addr(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-int allocsyms_find(pid_t pid, struct allocsym **syms_ret, size_t *n_ret)
+int allocsyms_find(struct modules *mods, struct allocsym **syms_ret, size_t *n_ret)
 {
-	static char *debuginfo_path = NULL;
-	static const Dwfl_Callbacks cb = {
-		.find_elf = dwfl_linux_proc_find_elf,
-		.find_debuginfo = dwfl_standard_find_debuginfo,
-		.debuginfo_path = &debuginfo_path,
-	};
 	struct found f = { 0 };
-	Dwfl *dwfl = dwfl_begin(&cb);
+	Dwfl *dwfl = modules_dwfl(mods);
 	if (!dwfl)
 		return -ENOMEM;
-	dwfl_report_begin(dwfl);
-	int r = dwfl_linux_proc_report(dwfl, pid);
-	dwfl_report_end(dwfl, NULL, NULL);
-	if (r == 0)
-		dwfl_getmodules(dwfl, each_module, &f, 0);
+	dwfl_getmodules(dwfl, each_module, &f, 0);
 	dwfl_end(dwfl);
-	if (r != 0 || f.err) {
+	if (f.err) {
 		allocsyms_free(f.v, f.n);
-		return r > 0 ? -r : (r < 0 ? -ESRCH : f.err);
+		return f.err;
 	}
 	if (f.n)
 		qsort(f.v, f.n, sizeof(*f.v), by_addr);
 	*syms_ret = f.v, *n_ret = f.n;
 	return 0;
+}
+
+/* Whether the module's file has a symbol table at all (.symtab, from its
+ * debug information, or .dynsym). */
+static int has_symbols(struct modules *mods, const struct module *m)
+{
+	Dwfl *dwfl = modules_dwfl(mods);
+	int n = dwfl ? dwfl_module_getsymtab(dwfl_addrmodule(dwfl, m->start)) : -1;
+	dwfl_end(dwfl);
+	return n > 1;
+}
+
+const char *allocsyms_explain(struct modules *mods, char *buf, size_t len)
+{
+	const struct module *m = modules_allocator_home(mods);
+	if (!m) {
+		snprintf(buf, len, "no ELF object is mapped");
+		return buf;
+	}
+	if (modules_problem(m, buf, len))
+		return buf;
+	if (!has_symbols(mods, m))
+		snprintf(buf, len, "%s has no symbol table (stripped, and no separate "
+			 "debug information found)", m->path);
+	else
+		snprintf(buf, len, "%s defines none of the known allocator functions "
+			 "(malloc, free, ...)", m->path);
+	return buf;
 }
 
 void allocsyms_free(struct allocsym *syms, size_t n)

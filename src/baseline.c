@@ -111,6 +111,7 @@ static int fill(struct baseline *b, const char *name, struct json_object *root,
 	struct json_object *stacks, *schema;
 	if (!json_object_is_type(root, json_type_object) ||
 	    !json_object_object_get_ex(root, "schema", &schema) ||
+	    !json_object_is_type(schema, json_type_string) ||
 	    strncmp(json_object_get_string(schema), "leaktrap-report/", 16))
 		return bad(err, errlen, name, "not a leaktrap JSON report (no \"schema\")");
 	if (!json_object_object_get_ex(root, "stacks", &stacks) ||

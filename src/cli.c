@@ -37,7 +37,8 @@ void cli_usage(FILE *out)
 "  -d, --duration TIME      trace this long, then detach and report\n"
 "                           (default: until Ctrl-C, SIGTERM, SIGHUP, or exit)\n"
 "  -i, --interval TIME      also print a timestamped report every TIME\n"
-"  -c, --count N            detach after N interval reports (needs -i)\n"
+"  -c, --count N            stop after N reports in all: N-1 interval\n"
+"                           reports, then the final one (needs -i)\n"
 "      --depth N            frames per allocation stack (default 32, max 256)\n"
 "\n"
 "Report:\n"
@@ -51,6 +52,11 @@ void cli_usage(FILE *out)
 "  -Z, --max-size SIZE      only blocks of at most SIZE bytes\n"
 "  -a, --show-addresses     list each block: address, size, age\n"
 "      --no-demangle        keep C++ names mangled\n"
+"\n"
+"Symbols:\n"
+"      --debuginfo-dir DIR  also look for separate debug information in DIR\n"
+"                           (DIR/.build-id/xx/yyyy.debug, as /usr/lib/debug;\n"
+"                           repeatable)\n"
 "\n"
 "CI gate:\n"
 "      --error-exitcode N   exit N when leaks remain after filters and\n"
@@ -85,7 +91,7 @@ void cli_usage(FILE *out)
 "  leaktrap -p 4242 -i 5 -c 6      # a report every 5 s, detach after 30 s\n"
 "  leaktrap -- ./app --serve       # run ./app traced, report at its exit\n"
 "  leaktrap -p 4242 -d 5 -f json -o leaks.json   # machine-readable report\n"
-"  leaktrap --error-exitcode 3 --suppressions ci.supp -- ./unit-tests\n"
+"  leaktrap --error-exitcode 42 --suppressions ci.supp -- ./unit-tests\n"
 "                                  # CI: fail the job on a new leak\n",
 	out);
 }
@@ -162,7 +168,7 @@ static int bad(const char *opt, const char *arg)
 enum {
 	OPT_DEPTH = 256, OPT_SORT, OPT_OLDER_THAN, OPT_NO_DEMANGLE, OPT_ERROR_EXITCODE,
 	OPT_FAIL_OVER, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS, OPT_GEN_SUPPRESSIONS,
-	OPT_BASELINE,
+	OPT_BASELINE, OPT_DEBUGINFO_DIR,
 };
 
 static const struct option longopts[] = {
@@ -186,6 +192,7 @@ static const struct option longopts[] = {
 	{ "print-suppressions", no_argument, NULL, OPT_PRINT_SUPPRESSIONS },
 	{ "gen-suppressions", no_argument, NULL, OPT_GEN_SUPPRESSIONS },
 	{ "baseline", required_argument, NULL, OPT_BASELINE },
+	{ "debuginfo-dir", required_argument, NULL, OPT_DEBUGINFO_DIR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -257,6 +264,11 @@ static int parse_one(int c, const char *arg, struct cli_options *o)
 		if (o->n_suppressions == CLI_MAX_SUPPRESSIONS)
 			return bad("--suppressions", "(too many files)");
 		o->suppressions[o->n_suppressions++] = arg;
+		return 0;
+	case OPT_DEBUGINFO_DIR:
+		if (o->n_debuginfo_dirs == CLI_MAX_DEBUGINFO_DIRS)
+			return bad("--debuginfo-dir", "(too many directories)");
+		o->debuginfo_dirs[o->n_debuginfo_dirs++] = arg;
 		return 0;
 	default:
 		fputs("Try 'leaktrap --help' for more information.\n", stderr);

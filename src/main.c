@@ -10,6 +10,7 @@
 
 #include "leaktrap/cli.h"
 #include "leaktrap/error.h"
+#include "leaktrap/modules.h"
 #include "leaktrap/reporting.h"
 #include "leaktrap/session.h"
 
@@ -41,6 +42,12 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	lt_verbose = o.verbose;
+	for (unsigned i = 0; i < o.n_debuginfo_dirs; i++)
+		if ((rc = modules_add_debuginfo_dir(o.debuginfo_dirs[i])) < 0) {
+			lt_error_errno(rc, "invalid value for --debuginfo-dir: '%s'",
+				       o.debuginfo_dirs[i]);
+			return LT_EXIT_USAGE;
+		}
 	if ((rc = reporter_create(&o, &r)) != LT_EXIT_OK)
 		return rc;
 	if (session_init(&s, o.depth) < 0) {

@@ -4,8 +4,8 @@
  * built as a json-c tree and written pretty-printed with one trailing
  * newline.  Counts are JSON integers, program counters hex strings
  * ("0x7f..."), and unknown values null: command, a frame's function (and
- * then its offset), module, file, and line when it is 0.  duration_s is
- * written with millisecond precision.
+ * then its offset), module (and then its module_offset), file, and line
+ * when it is 0.  duration_s is written with millisecond precision.
  *
  * json-c does the string escaping; this file does not validate UTF-8 and
  * does not symbolize.
@@ -79,6 +79,8 @@ static struct json_object *frame_json(const struct report_frame *f, int *err)
 	add_opt(o, "offset", !!f->function,
 		f->function ? new_u64(f->offset) : NULL, err);
 	add_opt(o, "module", !!f->module, new_str_or_null(f->module), err);
+	add_opt(o, "module_offset", !!f->module,
+		f->module ? new_u64(f->module_offset) : NULL, err);
 	add_opt(o, "file", !!f->file, new_str_or_null(f->file), err);
 	add_opt(o, "line", f->line != 0,
 		f->line != 0 ? json_object_new_int64(f->line) : NULL, err);

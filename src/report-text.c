@@ -9,8 +9,9 @@
  *       start_thread+0xf2 [libc.so.6]
  *
  * Source files and modules are shown by basename.  A frame without a
- * function is shown as its pc; one without a module as "[unknown]".  It
- * does not wrap or truncate long names, and does not symbolize.
+ * function is shown as module+offset ("app+0x11a5 [app]"); one without a
+ * module as its pc and "[unknown]".  It does not wrap or truncate long
+ * names, and does not symbolize.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -48,11 +49,15 @@ static void write_header(const struct report *rep, FILE *out)
 		fputs("leaktrap: no leaks: every block allocated while "
 		      "tracing was freed\n", out);
 	else if (rep->filtered)
-		fprintf(out, "leaktrap: %" PRIu64 " bytes in %" PRIu64 " blocks left after "
-			"filters, suppressions and baseline\n", rep->leak_bytes, rep->leak_blocks);
+		fprintf(out, "leaktrap: %" PRIu64 " %s in %" PRIu64 " %s left after "
+			"filters, suppressions and baseline\n", rep->leak_bytes,
+			plural(rep->leak_bytes, "byte", "bytes"), rep->leak_blocks,
+			plural(rep->leak_blocks, "block", "blocks"));
 	if (rep->suppressed_stacks)
-		fprintf(out, "leaktrap: %" PRIu64 " bytes in %" PRIu64 " blocks suppressed "
-			"(%u %s)\n", rep->suppressed_bytes, rep->suppressed_blocks,
+		fprintf(out, "leaktrap: %" PRIu64 " %s in %" PRIu64 " %s suppressed "
+			"(%u %s)\n", rep->suppressed_bytes,
+			plural(rep->suppressed_bytes, "byte", "bytes"), rep->suppressed_blocks,
+			plural(rep->suppressed_blocks, "block", "blocks"),
 			rep->suppressed_stacks, plural(rep->suppressed_stacks, "stack", "stacks"));
 }
 
@@ -79,6 +84,8 @@ static void write_frame(const struct report_frame *f, FILE *out)
 {
 	if (f->function)
 		fprintf(out, "    %s+0x%" PRIx64, f->function, f->offset);
+	else if (f->module)
+		fprintf(out, "    %s+0x%" PRIx64, base_name(f->module), f->module_offset);
 	else
 		fprintf(out, "    0x%" PRIx64, f->pc);
 	if (f->file && f->line > 0)

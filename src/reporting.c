@@ -151,7 +151,7 @@ static int build(struct reporter *r, struct session *s, struct report *rep)
 	rep->interval_s = r->o->interval;
 	rep->filtered = ro.min_size || ro.max_size || ro.older_than_ns || r->base ||
 			r->o->n_suppressions;
-	struct symbolizer *sym = symbolizer_create(&s->t.maps);
+	struct symbolizer *sym = symbolizer_create(s->t.mods);
 	if (!sym || symbolize_report(sym, rep) < 0)
 		lt_warn("cannot symbolize the report");
 	symbolizer_destroy(sym);
@@ -176,12 +176,34 @@ static int (*writer_for(enum cli_format f))(const struct report *, FILE *)
 	}
 }
 
+/* A destination that exists and is neither a regular file nor a symlink
+ * (/dev/null, a FIFO, a terminal) is written in place: renaming over it
+ * would replace a device with a file. */
+static int write_in_place(const struct report *rep, const struct cli_options *o)
+{
+	int fd = open(o->output, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	int err = writer_for(o->format)(rep, f);
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
+}
+
 /* Write through a temporary file in the same directory, then rename:
  * readers never see half a report, and a symlink planted at the
  * destination is replaced, not followed. */
 static int write_file(const struct report *rep, const struct cli_options *o)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX + 32];
+	struct stat st;
+	if (lstat(o->output, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		return write_in_place(rep, o);
 	snprintf(dir, sizeof(dir), "%s", o->output);
 	snprintf(tmp, sizeof(tmp), "%s/.leaktrap-XXXXXX", dirname(dir));
 	int fd = mkstemp(tmp);
@@ -308,6 +330,8 @@ int reporter_final(struct reporter *r, struct session *s, int *leaked_ret)
 {
 	struct report rep;
 	clear_status(r);
+	if (r->supp)
+		suppressions_reset_counts(r->supp);    /* interval reports counted too */
 	int err = build(r, s, &rep);
 	if (err) {
 		lt_error_errno(err, "cannot build the report");

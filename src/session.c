@@ -11,6 +11,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 
 #include "leaktrap/allocsyms.h"
 #include "leaktrap/inject.h"
+#include "leaktrap/modules.h"
 #include "leaktrap/probes.h"
 #include "leaktrap/procfs.h"
 #include "leaktrap/scratch.h"
@@ -64,6 +66,7 @@ void session_release(struct session *s)
 	probes_release(&s->t);
 	scratch_forget(&s->t);
 	maps_release(&s->t.maps);
+	modules_destroy(s->t.mods);
 	mem_close(&s->t.mem);
 	unwinder_destroy(s->uw);
 	ledger_destroy(s->ledger);
@@ -211,6 +214,8 @@ static void check_new_stack(struct session *s, uint32_t id, const uint64_t *pcs,
 			if (maps_read(s->t.pid, &m) == 0) {
 				maps_release(&s->t.maps);
 				s->t.maps = m;
+				if (modules_update(s->t.mods, &s->t.maps, &s->t.mem) < 0)
+					lt_debug("cannot add the objects mapped since");
 			}
 			return;
 		}
@@ -641,17 +646,9 @@ static void read_comm(struct target *t)
 	}
 }
 
-static void name_exe(pid_t pid, char *buf, size_t len)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(path, buf, len - 1);
-	buf[n > 0 ? n : 0] = 0;
-}
-
 static enum lt_exit find_allocator(struct session *s, struct allocsym **syms, size_t *n)
 {
-	int err = allocsyms_find(s->t.pid, syms, n);
+	int err = allocsyms_find(s->t.mods, syms, n);
 	if (err == -ESRCH) {
 		lt_error("pid %d exited while leaktrap was attaching", (int)s->t.pid);
 		return LT_EXIT_TARGET_GONE;
@@ -661,10 +658,9 @@ static enum lt_exit find_allocator(struct session *s, struct allocsym **syms, si
 		return LT_EXIT_ERROR;
 	}
 	if (*n == 0) {
-		char exe[512];
-		name_exe(s->t.pid, exe, sizeof(exe));
-		lt_error("no allocator functions found in pid %d (%s): the program is "
-			 "static and stripped, or its allocator is unknown", (int)s->t.pid, exe);
+		char why[1024];
+		lt_error("no allocator functions found in pid %d: %s", (int)s->t.pid,
+			 allocsyms_explain(s->t.mods, why, sizeof(why)));
 		return LT_EXIT_NO_ALLOCATOR;
 	}
 	return LT_EXIT_OK;
@@ -695,6 +691,10 @@ static enum lt_exit arm(struct session *s)
 		return LT_EXIT_TARGET_GONE;
 	}
 	read_comm(t);
+	if (modules_create(t->pid, &t->maps, &t->mem, &t->mods) < 0) {
+		lt_error("cannot read the objects mapped in pid %d", (int)t->pid);
+		return LT_EXIT_ERROR;
+	}
 	if ((rc = find_allocator(s, &syms, &n)) != LT_EXIT_OK)
 		goto out_syms;
 	rc = LT_EXIT_ERROR;
@@ -773,6 +773,12 @@ static enum lt_exit check_target(pid_t pid)
 	}
 	if (exe_class(pid) == ELFCLASS32) {
 		lt_error("pid %d is a 32-bit process: only 64-bit targets are supported", (int)pid);
+		return LT_EXIT_UNSUPPORTED;
+	}
+	char foreign[PATH_MAX + 64];
+	if (modules_foreign_code(pid, foreign, sizeof(foreign))) {
+		lt_error("pid %d runs code of another architecture (%s; an emulator such "
+			 "as qemu-user?): only native processes can be traced", (int)pid, foreign);
 		return LT_EXIT_UNSUPPORTED;
 	}
 	procfs_status(pid, "x86_Thread_features", buf, sizeof(buf));

@@ -44,6 +44,12 @@ struct parse {
 
 /* ---- the set ------------------------------------------------------------ */
 
+void suppressions_reset_counts(struct suppressions *s)
+{
+	for (unsigned i = 0; s && i < s->n; i++)
+		s->v[i].stacks = s->v[i].bytes = s->v[i].blocks = 0;
+}
+
 struct suppressions *suppressions_create(void)
 {
 	return calloc(1, sizeof(struct suppressions));

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * symbolize.c - libdwfl symbolization from a maps snapshot: modules are
- * reported with dwfl_linux_proc_maps_report() from the snapshot's text, ELF
- * files are opened by path, debug info found the standard way (build-id,
- * .gnu_debuglink, /usr/lib/debug).  Frames are looked up at pc - 1 when pc
- * is a return address, as eu-stack does.
+ * symbolize.c - libdwfl symbolization over the module table (modules.h):
+ * the target's own files, opened while it was alive, with their separate
+ * debug information.  Frames are looked up at pc - 1 when pc is a return
+ * address, as eu-stack does.  Every frame in a known object gets its
+ * module and module offset even when nothing else is known.  Look-ups are
+ * cached per (build-id, address in the object): the same code mapped
+ * twice, or met again in another stack, is resolved once.
  */
 #define _GNU_SOURCE
 #include <elfutils/libdw.h>
@@ -16,31 +18,31 @@
 
 #include "leaktrap/symbolize.h"
 
+/* One resolved address of one object. */
+struct sym_entry {
+	const struct module *mod;   /* NULL: free slot */
+	uint64_t rel;               /* looked-up address - the object's bias */
+	char *function;             /* NULL when unknown */
+	uint64_t function_offset;   /* looked-up address - function start */
+	char *file;
+	int line;
+};
+
 struct symbolizer {
+	struct modules *mods;
 	Dwfl *dwfl;
+	struct sym_entry *cache;    /* open addressing, linear probing */
+	size_t cap, used;
 };
 
-static char *debuginfo_path;
-static const Dwfl_Callbacks callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
-};
-
-struct symbolizer *symbolizer_create(const struct maps *maps)
+struct symbolizer *symbolizer_create(struct modules *mods)
 {
 	struct symbolizer *sym = calloc(1, sizeof(*sym));
-	if (!sym || !(sym->dwfl = dwfl_begin(&callbacks))) {
+	if (!sym || !(sym->dwfl = modules_dwfl(mods))) {
 		free(sym);
 		return NULL;
 	}
-	FILE *f = fmemopen(maps->text, strlen(maps->text), "r");
-	dwfl_report_begin(sym->dwfl);
-	if (f) {
-		(void)dwfl_linux_proc_maps_report(sym->dwfl, f);
-		fclose(f);
-	}
-	dwfl_report_end(sym->dwfl, NULL, NULL);
+	sym->mods = mods;
 	return sym;
 }
 
@@ -48,17 +50,64 @@ void symbolizer_destroy(struct symbolizer *sym)
 {
 	if (!sym)
 		return;
+	for (size_t i = 0; i < sym->cap; i++) {
+		free(sym->cache[i].function);
+		free(sym->cache[i].file);
+	}
+	free(sym->cache);
 	dwfl_end(sym->dwfl);
 	free(sym);
 }
 
-static int set_str(char **dst, const char *src)
+/* ---- the cache --------------------------------------------------------- */
+
+static int same_object(const struct module *a, const struct module *b)
 {
-	if (!src)
-		return 0;
-	*dst = strdup(src);
-	return *dst ? 0 : -ENOMEM;
+	if (a == b)
+		return 1;
+	return a->build_id_len && a->build_id_len == b->build_id_len &&
+	       !memcmp(a->build_id, b->build_id, a->build_id_len);
 }
+
+static size_t slot_of(const struct symbolizer *sym, const struct module *m, uint64_t rel)
+{
+	uint64_t h = 1469598103934665603ULL;        /* FNV-1a of the identity */
+	if (!m->build_id_len)
+		h ^= (uint64_t)(uintptr_t)m, h *= 1099511628211ULL;
+	for (size_t i = 0; i < m->build_id_len; i++)
+		h = (h ^ m->build_id[i]) * 1099511628211ULL;
+	h ^= rel * 0x9e3779b97f4a7c15ULL;
+	return (size_t)(h ^ (h >> 29)) & (sym->cap - 1);
+}
+
+static struct sym_entry *cache_find(const struct symbolizer *sym,
+				    const struct module *m, uint64_t rel)
+{
+	if (!sym->cap)
+		return NULL;
+	for (size_t i = slot_of(sym, m, rel);; i = (i + 1) & (sym->cap - 1)) {
+		struct sym_entry *e = &sym->cache[i];
+		if (!e->mod || (e->rel == rel && same_object(e->mod, m)))
+			return e;
+	}
+}
+
+static int cache_grow(struct symbolizer *sym)
+{
+	struct symbolizer old = *sym;
+	sym->cap = old.cap ? old.cap * 2 : 256;
+	if (!(sym->cache = calloc(sym->cap, sizeof(*sym->cache)))) {
+		*sym = old;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.cache[i].mod)
+			*cache_find(sym, old.cache[i].mod, old.cache[i].rel) = old.cache[i];
+	free(old.cache);
+	return 0;
+}
+
+/* ---- looking up -------------------------------------------------------- */
 
 /* The line table entry for at by walking the compile units: libdw 0.188
  * finds CUs through .debug_aranges only, which clang does not emit. */
@@ -77,7 +126,7 @@ static Dwarf_Line *line_by_cu_walk(Dwfl_Module *mod, Dwarf_Addr at)
 	return NULL;
 }
 
-static int fill_source(Dwfl_Module *mod, Dwarf_Addr at, struct report_frame *f)
+static int fill_source(Dwfl_Module *mod, Dwarf_Addr at, struct sym_entry *e)
 {
 	Dwfl_Line *line = dwfl_module_getsrc(mod, at);
 	int lineno = 0;
@@ -87,31 +136,65 @@ static int fill_source(Dwfl_Module *mod, Dwarf_Addr at, struct report_frame *f)
 		if (!l || !(file = dwarf_linesrc(l, NULL, NULL)) || dwarf_lineno(l, &lineno))
 			return 0;
 	}
-	f->line = lineno;
-	return set_str(&f->file, file);
+	e->line = lineno;
+	return (e->file = strdup(file)) ? 0 : -ENOMEM;
+}
+
+static int resolve(struct symbolizer *sym, Dwarf_Addr at, struct sym_entry *e)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(sym->dwfl, at);
+	GElf_Off off = 0;
+	GElf_Sym s;
+	const char *name = mod ? dwfl_module_addrinfo(mod, at, &off, &s, NULL, NULL, NULL)
+			       : NULL;
+	if (name) {
+		/* "_IO_puts@@GLIBC_2.2.5" -> "_IO_puts" */
+		if (!(e->function = strndup(name, strcspn(name, "@"))))
+			return -ENOMEM;
+		e->function_offset = off;
+	}
+	return mod ? fill_source(mod, at, e) : 0;
+}
+
+/* The cached result for at in m, resolved now if new; NULL on ENOMEM. */
+static const struct sym_entry *lookup(struct symbolizer *sym, const struct module *m,
+				      Dwarf_Addr at)
+{
+	uint64_t rel = at - m->img.bias;
+	struct sym_entry *e = cache_find(sym, m, rel);
+	if (e && e->mod)
+		return e;
+	if ((sym->used + 1) * 2 > sym->cap && cache_grow(sym) < 0)
+		return NULL;
+	e = cache_find(sym, m, rel);
+	*e = (struct sym_entry){ .mod = m, .rel = rel };
+	sym->used++;
+	return resolve(sym, at, e) < 0 ? NULL : e;
+}
+
+static int set_str(char **dst, const char *src)
+{
+	if (!src)
+		return 0;
+	*dst = strdup(src);
+	return *dst ? 0 : -ENOMEM;
 }
 
 int symbolizer_frame(struct symbolizer *sym, struct report_frame *f,
 		     int is_return_address)
 {
 	Dwarf_Addr at = f->pc - (is_return_address && f->pc ? 1 : 0);
-	Dwfl_Module *mod = dwfl_addrmodule(sym->dwfl, at);
-	if (!mod)
+	const struct module *m = modules_find(sym->mods, at);
+	if (!m)
 		return 0;
-	const char *mainfile = NULL;
-	const char *modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL,
-					       &mainfile, NULL);
-	int err = set_str(&f->module, mainfile ? mainfile : modname);
-	GElf_Off off = 0;
-	GElf_Sym s;
-	const char *name = dwfl_module_addrinfo(mod, at, &off, &s, NULL, NULL, NULL);
-	if (!err && name) {
-		/* "_IO_puts@@GLIBC_2.2.5" -> "_IO_puts" */
-		f->function = strndup(name, strcspn(name, "@"));
-		err = f->function ? 0 : -ENOMEM;
-		f->offset = off + (f->pc - at);
-	}
-	return err ? err : fill_source(mod, at, f);
+	const struct sym_entry *e = lookup(sym, m, at);
+	if (!e || set_str(&f->module, m->path) || set_str(&f->function, e->function) ||
+	    set_str(&f->file, e->file))
+		return -ENOMEM;
+	f->module_offset = f->pc - m->img.bias;
+	f->offset = e->function_offset + (f->pc - at);
+	f->line = e->line;
+	return 0;
 }
 
 int symbolize_report(struct symbolizer *sym, struct report *rep)

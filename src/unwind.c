@@ -4,16 +4,32 @@
  * 1.7 ms for the stock _UPT accessors without caching).  Registers come
  * from the capture, stack memory from the copy, anything else from a
  * direct-mapped cache of target pages (unwind tables are read-only).
- * Finding unwind info is delegated to libunwind-ptrace's _UPT_find_proc_info
- * with the global cache on.
+ *
+ * Unwind tables are found without any file: for the object containing a
+ * pc, the ELF and program headers are read from the target's memory (the
+ * first page of its offset-0 mapping), PT_GNU_EH_FRAME gives the loaded
+ * .eh_frame_hdr, and its binary search table is handed to libunwind's
+ * dwarf_search_unwind_table() as a remote table.  So a target in a
+ * container, or running a deleted binary, unwinds like any other.  The
+ * per-mapping table info is cached; the maps snapshot behind it is
+ * re-read (at most ten times a second) when a pc is in no known mapping.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <libunwind-ptrace.h>
+#include <libunwind.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "leaktrap/ehframe.h"
+#include "leaktrap/elfimage.h"
+#include "leaktrap/maps.h"
 #include "leaktrap/unwind.h"
+
+/* Exported by libunwind (the generic remote library) but not declared. */
+extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip,
+					      unw_dyn_info_t *di, unw_proc_info_t *pi,
+					      int need_unwind_info, void *arg);
 
 enum { PAGE = 4096, CACHE_PAGES = 256 };
 
@@ -22,39 +38,186 @@ struct page_cache_entry {
 	uint8_t data[PAGE];
 };
 
+/* The unwind table answering for one mapping. */
+struct unwind_table {
+	uint64_t start, end;      /* the mapping */
+	int ok;                   /* 0: no unwind information there */
+	unw_dyn_info_t di;
+};
+
 struct unwinder {
 	struct mem *mem;
 	unw_addr_space_t as;
-	void *upt;
 	const struct capture *cap;  /* the capture being unwound */
+	struct maps maps;           /* snapshot for finding objects */
+	double maps_time;           /* when it was read (CLOCK_MONOTONIC s), 0 */
+	struct unwind_table *tables;
+	size_t n_tables, cap_tables, last;
 	struct page_cache_entry cache[CACHE_PAGES];
 };
 
-/* libunwind passes only the _UPT argument to the accessors; the tracer
- * is single-threaded, so the current unwinder is a static. */
-static struct unwinder *current;
+/* ---- target memory ----------------------------------------------------- */
 
-static int cached_word(struct unwinder *uw, uint64_t addr, unw_word_t *val)
+static struct page_cache_entry *cached_page(struct unwinder *uw, uint64_t page)
 {
-	uint64_t page = addr & ~(uint64_t)(PAGE - 1);
 	struct page_cache_entry *e = &uw->cache[(page / PAGE) % CACHE_PAGES];
-	if (addr + sizeof(*val) > page + PAGE)
-		return mem_read(uw->mem, addr, val, sizeof(*val)) ? -UNW_EINVAL : 0;
-	if (e->page != page + 1) {
-		if (mem_read(uw->mem, page, e->data, PAGE)) {
-			e->page = 0;
-			return mem_read(uw->mem, addr, val, sizeof(*val)) ? -UNW_EINVAL : 0;
-		}
-		e->page = page + 1;
+	if (e->page == page + 1)
+		return e;
+	if (mem_read(uw->mem, page, e->data, PAGE)) {
+		e->page = 0;
+		return NULL;
 	}
-	memcpy(val, e->data + (addr - page), sizeof(*val));
+	e->page = page + 1;
+	return e;
+}
+
+/* len bytes at addr through the page cache.  Returns 0 or -EFAULT. */
+static int cached_read(struct unwinder *uw, uint64_t addr, void *buf, size_t len)
+{
+	while (len) {
+		uint64_t page = addr & ~(uint64_t)(PAGE - 1);
+		size_t n = page + PAGE - addr < len ? page + PAGE - addr : len;
+		const struct page_cache_entry *e = cached_page(uw, page);
+		if (e)
+			memcpy(buf, e->data + (addr - page), n);
+		else if (mem_read(uw->mem, addr, buf, n))
+			return -EFAULT;
+		addr += n, buf = (uint8_t *)buf + n, len -= n;
+	}
 	return 0;
+}
+
+/* ---- unwind tables from memory ----------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A newer maps snapshot, at most ten times a second (a pc in no mapping
+ * is usually a wrong frame, not a new library); the tables go with the
+ * old one.  Returns 1 if the snapshot was replaced. */
+static int refresh_maps(struct unwinder *uw)
+{
+	struct maps m;
+	double t = now_s();
+	if (t - uw->maps_time < 0.1 || maps_read(uw->mem->pid, &m) < 0)
+		return 0;
+	maps_release(&uw->maps);
+	uw->maps = m, uw->maps_time = t;
+	uw->n_tables = uw->last = 0;
+	unw_flush_cache(uw->as, 0, 0);
+	return 1;
+}
+
+/* The offset-0 mapping of the object that mapping m belongs to. */
+static const struct map_entry *object_start(const struct maps *maps,
+					    const struct map_entry *m)
+{
+	for (size_t i = (size_t)(m - maps->v) + 1; m->path && i-- > 0;) {
+		const struct map_entry *e = &maps->v[i];
+		if (!e->path)
+			continue;       /* a .bss or a gap between segments */
+		if (e->inode != m->inode || strcmp(e->path, m->path))
+			return NULL;
+		if (e->offset == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* Fill t->di for the object starting at first; 0 or a negative errno. */
+static int load_table(struct unwinder *uw, const struct map_entry *first,
+		      struct unwind_table *t)
+{
+	uint8_t buf[PAGE], hdr[EHFRAME_HDR_MAX];
+	struct elfimage img;
+	struct ehframe_table eh;
+	size_t len = first->end - first->start < PAGE ? first->end - first->start : PAGE;
+	int err = cached_read(uw, first->start, buf, len);
+	if (err || (err = elfimage_parse(buf, len, first->start, &img)) < 0)
+		return err;
+	if (!img.eh_frame_hdr || img.eh_frame_hdr_size < 4)
+		return -ENOENT;
+	len = img.eh_frame_hdr_size < sizeof(hdr) ? img.eh_frame_hdr_size : sizeof(hdr);
+	if ((err = cached_read(uw, img.eh_frame_hdr, hdr, len)) ||
+	    (err = ehframe_parse_hdr(hdr, len, img.eh_frame_hdr, img.eh_frame_hdr_size,
+				     &eh)))
+		return err;
+	memset(&t->di, 0, sizeof(t->di));
+	t->di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	t->di.start_ip = t->start, t->di.end_ip = t->end;
+	t->di.u.rti.segbase = eh.hdr;
+	t->di.u.rti.table_data = eh.table;
+	t->di.u.rti.table_len = eh.fde_count * 8 / sizeof(unw_word_t);
+	return 0;
+}
+
+static struct unwind_table *add_table(struct unwinder *uw, const struct map_entry *m)
+{
+	if (uw->n_tables == uw->cap_tables) {
+		size_t ncap = uw->cap_tables ? uw->cap_tables * 2 : 32;
+		struct unwind_table *v = realloc(uw->tables, ncap * sizeof(*v));
+		if (!v)
+			return NULL;
+		uw->tables = v, uw->cap_tables = ncap;
+	}
+	struct unwind_table *t = &uw->tables[uw->n_tables++];
+	const struct map_entry *first = object_start(&uw->maps, m);
+	t->start = m->start, t->end = m->end;
+	t->ok = (m->prot & MAP_X) && first && load_table(uw, first, t) == 0;
+	return t;
+}
+
+/* The table for ip, loaded if new; NULL if ip is in no mapping. */
+static struct unwind_table *table_for(struct unwinder *uw, uint64_t ip)
+{
+	struct unwind_table *t = uw->n_tables ? &uw->tables[uw->last] : NULL;
+	if (t && ip >= t->start && ip < t->end)
+		return t;
+	for (size_t i = 0; i < uw->n_tables; i++)
+		if (ip >= uw->tables[i].start && ip < uw->tables[i].end) {
+			uw->last = i;
+			return &uw->tables[i];
+		}
+	const struct map_entry *m = maps_find(&uw->maps, ip);
+	if (!m && refresh_maps(uw))
+		m = maps_find(&uw->maps, ip);
+	if (!m || !(t = add_table(uw, m)))
+		return NULL;
+	uw->last = (size_t)(t - uw->tables);
+	return t;
+}
+
+/* ---- libunwind accessors ----------------------------------------------- */
+
+static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
+			  int need_unwind_info, void *arg)
+{
+	struct unwinder *uw = arg;
+	const struct unwind_table *t = table_for(uw, ip);
+	if (!t || !t->ok)
+		return -UNW_ENOINFO;
+	unw_dyn_info_t di = t->di;   /* libunwind may not modify ours */
+	return UNW_OBJ(dwarf_search_unwind_table)(as, ip, &di, pi, need_unwind_info, arg);
+}
+
+static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
+{
+	/* only called for dynamic (JIT-registered) info, which is not used */
+}
+
+static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr, void *arg)
+{
+	return -UNW_ENOINFO;
 }
 
 static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
 		      int write, void *arg)
 {
-	struct unwinder *uw = current;
+	struct unwinder *uw = arg;
 	const struct capture *cap = uw->cap;
 	if (write)
 		return -UNW_EINVAL;
@@ -62,14 +225,15 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
 		memcpy(val, cap->stack + (addr - cap->sp), sizeof(*val));
 		return 0;
 	}
-	return cached_word(uw, addr, val);
+	return cached_read(uw, addr, val, sizeof(*val)) ? -UNW_EINVAL : 0;
 }
 
 static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val,
 		      int write, void *arg)
 {
+	const struct unwinder *uw = arg;
 	uint64_t v;
-	if (write || arch_unw_reg(&current->cap->regs, reg, &v))
+	if (write || arch_unw_reg(&uw->cap->regs, reg, &v))
 		return -UNW_EBADREG;
 	*val = v;
 	return 0;
@@ -86,16 +250,24 @@ static int resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
 	return -UNW_EINVAL;
 }
 
+static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf,
+			 size_t len, unw_word_t *off, void *arg)
+{
+	return -UNW_ENOINFO;        /* symbolize.c names frames, at report time */
+}
+
 static unw_accessors_t accessors = {
-	.find_proc_info = _UPT_find_proc_info,
-	.put_unwind_info = _UPT_put_unwind_info,
-	.get_dyn_info_list_addr = _UPT_get_dyn_info_list_addr,
+	.find_proc_info = find_proc_info,
+	.put_unwind_info = put_unwind_info,
+	.get_dyn_info_list_addr = get_dyn_info_list_addr,
 	.access_mem = access_mem,
 	.access_reg = access_reg,
 	.access_fpreg = access_fpreg,
 	.resume = resume,
-	.get_proc_name = _UPT_get_proc_name,
+	.get_proc_name = get_proc_name,
 };
+
+/* ---- the unwinder ------------------------------------------------------ */
 
 struct unwinder *unwinder_create(struct mem *mem)
 {
@@ -104,8 +276,7 @@ struct unwinder *unwinder_create(struct mem *mem)
 		return NULL;
 	uw->mem = mem;
 	uw->as = unw_create_addr_space(&accessors, 0);
-	uw->upt = _UPT_create(mem->pid);
-	if (!uw->as || !uw->upt) {
+	if (!uw->as || maps_read(mem->pid, &uw->maps) < 0) {
 		unwinder_destroy(uw);
 		return NULL;
 	}
@@ -117,10 +288,10 @@ void unwinder_destroy(struct unwinder *uw)
 {
 	if (!uw)
 		return;
-	if (uw->upt)
-		_UPT_destroy(uw->upt);
 	if (uw->as)
 		unw_destroy_addr_space(uw->as);
+	maps_release(&uw->maps);
+	free(uw->tables);
 	free(uw);
 }
 
@@ -141,8 +312,7 @@ unsigned unwinder_unwind(struct unwinder *uw, const struct capture *cap,
 	unw_cursor_t c;
 	unsigned n = 0;
 	uw->cap = cap;
-	current = uw;
-	if (unw_init_remote(&c, uw->as, uw->upt) < 0)
+	if (unw_init_remote(&c, uw->as, uw) < 0)
 		return 0;
 	while (n < max && unw_step(&c) > 0) {
 		unw_word_t ip;
@@ -150,6 +320,5 @@ unsigned unwinder_unwind(struct unwinder *uw, const struct capture *cap,
 			break;
 		pcs[n++] = ip;
 	}
-	current = NULL;
 	return n;
 }

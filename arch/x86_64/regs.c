@@ -5,6 +5,7 @@
  * ABI used for injection, and libunwind's register numbering.
  * The instruction relocator lives in relocate.c.
  */
+#include <elf.h>
 #include <errno.h>
 #include <libunwind-x86_64.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 
 #include "leaktrap/arch.h"
 
+const unsigned arch_elf_machine = EM_X86_64;
 const uint8_t arch_bp_insn[] = { 0xcc };
 const size_t arch_bp_len = 1;
 const uint8_t arch_syscall_insn[] = { 0x0f, 0x05 };

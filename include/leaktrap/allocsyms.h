@@ -2,9 +2,10 @@
 /*
  * allocsyms.h - finding the allocator's entry points in a live process:
  * every STT_FUNC definition of a known allocator name in every loaded
- * object (.symtab when available, else .dynsym), keyed by address so that
- * aliases (malloc/__libc_malloc) give one probe.  Reads ELF files only;
- * never touches the target.
+ * object (.symtab when available, from the object or its separate debug
+ * information, else .dynsym), keyed by address so that aliases
+ * (malloc/__libc_malloc) give one probe.  Reads the files of the module
+ * table only; never touches the target.
  */
 #ifndef LEAKTRAP_ALLOCSYMS_H
 #define LEAKTRAP_ALLOCSYMS_H
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "leaktrap/modules.h"
 #include "leaktrap/target.h"
 
 struct allocsym {
@@ -22,10 +24,13 @@ struct allocsym {
 	char *module;
 };
 
-/* The allocator entry points of pid, sorted by address, one per address.
- * Returns 0 (n may be 0) or a negative errno. */
+/* The allocator entry points of the objects in mods, sorted by address,
+ * one per address.  Returns 0 (n may be 0) or a negative errno. */
 __attribute__((warn_unused_result))
-int allocsyms_find(pid_t pid, struct allocsym **syms_ret, size_t *n_ret);
+int allocsyms_find(struct modules *mods, struct allocsym **syms_ret, size_t *n_ret);
+/* Why allocsyms_find() found nothing, naming the file that should define
+ * the allocator (libc, or the main executable): a phrase in buf. */
+const char *allocsyms_explain(struct modules *mods, char *buf, size_t len);
 void allocsyms_free(struct allocsym *syms, size_t n);
 
 /* The kind for an allocator symbol name; -1 if the name is not one. */

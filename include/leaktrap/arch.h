@@ -13,6 +13,7 @@
  *   5. the relocator: arch_plan_probe() (pure, unit-tested on byte arrays).
  *   6. syscall injection: instruction pattern, argument setup, result.
  *   7. libunwind register mapping: arch_unw_reg().
+ *   8. the ELF machine of native code: arch_elf_machine.
  */
 #ifndef LEAKTRAP_ARCH_H
 #define LEAKTRAP_ARCH_H
@@ -22,6 +23,12 @@
 #include <sys/types.h>
 
 #include "arch-regs.h" /* struct arch_regs, from arch/<cpu>/ */
+
+/* ---- objects ---------------------------------------------------------- */
+
+/* e_machine of the ELF objects a traceable process runs (x86_64:
+ * EM_X86_64); a process with objects of another machine is refused. */
+extern const unsigned arch_elf_machine;
 
 /* ---- registers (native) ---------------------------------------------- */
 

@@ -3,8 +3,8 @@
  * baseline.h - --baseline REPORT: a JSON report from an earlier run, and
  * the filter that keeps only the stacks that grew beyond it.  Stacks are
  * matched by their frames' function and module names (addresses change
- * from run to run); frames without a function name match by module and
- * offset in it when known.
+ * from run to run); a frame without a function name matches any unnamed
+ * frame of the same module ("?@module").
  */
 #ifndef LEAKTRAP_BASELINE_H
 #define LEAKTRAP_BASELINE_H

@@ -14,7 +14,7 @@
 
 enum cli_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_FOLDED, FORMAT_SVG };
 
-enum { CLI_MAX_SUPPRESSIONS = 32 };
+enum { CLI_MAX_SUPPRESSIONS = 32, CLI_MAX_DEBUGINFO_DIRS = 16 };
 
 struct cli_options {
 	pid_t pid;
@@ -35,6 +35,8 @@ struct cli_options {
 	unsigned n_suppressions;
 	int print_suppressions, gen_suppressions;
 	const char *baseline;
+	const char *debuginfo_dirs[CLI_MAX_DEBUGINFO_DIRS];
+	unsigned n_debuginfo_dirs;
 	int verbose;
 };
 

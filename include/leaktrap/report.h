@@ -19,6 +19,9 @@ struct report_frame {
 	char *function;       /* NULL when unknown */
 	uint64_t offset;      /* pc - function start; valid if function */
 	char *module;         /* object path, NULL when unknown */
+	uint64_t module_offset; /* pc in the object's own addresses (pc minus
+	                         * its load bias, what addr2line -e takes);
+	                         * valid if module */
 	char *file;           /* source file, NULL when unknown */
 	int line;             /* 0 when unknown */
 };

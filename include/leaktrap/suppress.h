@@ -54,6 +54,9 @@ struct suppression {
 
 struct suppressions;
 
+/* Zero every suppression's counters (before the report that counts). */
+void suppressions_reset_counts(struct suppressions *s);
+
 /* An empty set.  Returns NULL when out of memory; free with
  * suppressions_destroy(). */
 struct suppressions *suppressions_create(void);

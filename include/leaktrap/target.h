@@ -16,6 +16,8 @@
 #include "leaktrap/maps.h"
 #include "leaktrap/mem.h"
 
+struct modules;
+
 /* ---- probes ----------------------------------------------------------- */
 
 /* What an allocator entry point means; names in allocsyms.c. */
@@ -96,7 +98,9 @@ struct thread {
 struct target {
 	pid_t pid;
 	struct mem mem;
-	struct maps maps;             /* latest snapshot, for symbolizing */
+	struct maps maps;             /* latest snapshot */
+	struct modules *mods;         /* its ELF objects and their files, for
+	                               * symbols (modules.h) */
 	char comm[32];
 
 	struct thread **threads;      /* open-addressing table by tid */

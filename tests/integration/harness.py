@@ -15,11 +15,18 @@ fixture's "ready"/"done" lines and leaktrap's "attached" line.
 The fixture protocol (fixtures/fx.h): fixture prints "ready"; test sends
 "go"; fixture prints "done {truth json}"; test sends "exit"; fixture
 checks it is healthy, prints "healthy" and exits 0.
+
+Every JSON report a test loads is checked against docs/report-schema.json
+by a small validator of the JSON Schema keywords that file uses
+(validate_schema; stdlib only, so no jsonschema), then for the consistency
+the schema cannot express (validate_report).
 """
 
 import difflib
 import json
+import math
 import os
+import pty
 import queue
 import re
 import shutil
@@ -45,7 +52,12 @@ ATTACHED_RE = re.compile(
 
 # Report fields and their JSON types (leaktrap-report/1).
 TOTALS = ('allocs', 'frees', 'frees_unknown', 'live_blocks', 'live_bytes')
-END_REASONS = ('duration', 'interrupt', 'target-exit', 'exec', 'error')
+# "interval": a report printed while tracing (-i); "count": the final
+# report after -c N reports.
+END_REASONS = ('duration', 'interrupt', 'target-exit', 'exec', 'error', 'count', 'interval')
+
+SRC_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCHEMA_PATH = os.path.join(SRC_ROOT, 'docs', 'report-schema.json')
 
 
 class Failure(Exception):
@@ -92,11 +104,25 @@ class _Lines:
         self._t.start()
 
     def _pump(self, pipe):
-        for raw in iter(pipe.readline, b''):
-            line = raw.decode('utf-8', 'replace').rstrip('\n')
-            self.lines.append(line)
-            self._q.put(line)
+        fd, buf = pipe.fileno(), b''
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b''     # a pty master reads EIO once the last writer is gone
+            if not chunk:
+                break
+            *done, buf = (buf + chunk).split(b'\n')
+            for raw in done:
+                self._add(raw)
+        if buf:
+            self._add(buf)      # a last line without a newline
         self._q.put(None)
+
+    def _add(self, raw):
+        line = raw.decode('utf-8', 'replace')
+        self.lines.append(line)
+        self._q.put(line)
 
     def expect(self, pattern, timeout, proc):
         """Return the match of the first line matching pattern (a regex, or
@@ -128,17 +154,31 @@ class _Lines:
 
 class Proc:
     """A child process in its own process group, with piped stdio read by
-    threads. Stdin stays open for send() unless stdin is given."""
+    threads. Stdin stays open for send() unless stdin is given. With
+    stderr_tty, stderr is a pseudo-terminal (read the same way) instead of
+    a pipe; env adds variables to the environment."""
 
-    def __init__(self, argv, name=None, stdin=subprocess.PIPE):
+    def __init__(self, argv, name=None, stdin=subprocess.PIPE, stderr_tty=False, env=None):
         self.argv = [str(a) for a in argv]
         self.name = name or os.path.basename(self.argv[0])
         log(f'run {self.name}: {" ".join(self.argv)}')
-        self.p = subprocess.Popen(self.argv, stdin=stdin, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, start_new_session=True)
+        environ = dict(os.environ, **env) if env else None
+        if stderr_tty:
+            master, slave = pty.openpty()
+            try:
+                self.p = subprocess.Popen(self.argv, stdin=stdin, stdout=subprocess.PIPE,
+                                          stderr=slave, start_new_session=True, env=environ)
+            finally:
+                os.close(slave)
+            err = os.fdopen(master, 'rb', buffering=0)
+        else:
+            self.p = subprocess.Popen(self.argv, stdin=stdin, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, start_new_session=True,
+                                      env=environ)
+            err = self.p.stderr
         self.pid = self.p.pid
         self.out = _Lines(self.p.stdout, 'stdout')
-        self.err = _Lines(self.p.stderr, 'stderr')
+        self.err = _Lines(err, 'stderr')
         with _procs_lock:
             _procs.append(self)
 
@@ -341,6 +381,35 @@ class Test:
         rc = lt.wait(timeout)
         return rc, lt.out.text(), lt.err.text()
 
+    def run_launch(self, lt_args, which, *args, script=('go', 'exit'), timeout=WORK_TIMEOUT):
+        """Run leaktrap LT_ARGS -- FIXTURE ARGS to completion, the fixture's
+        commands (script) written to its stdin up front: it reads them only
+        once it runs traced, so nothing races. Returns (rc, leaktrap Proc)
+        whose out holds the fixture's lines (and a report written to
+        stdout), err leaktrap's."""
+        lt = Leaktrap([self.leaktrap_path, *lt_args, '--', self.fx[which], *args],
+                      name=f'leaktrap -- {which}')
+        try:
+            lt.p.stdin.write(''.join(line + '\n' for line in script).encode())
+            lt.p.stdin.flush()
+        except OSError:
+            pass        # leaktrap refused to run the command: its status says why
+        lt.close_stdin()
+        return lt.wait(timeout), lt
+
+    def launch_report(self, lt_args, which, *args, want=0, name='launch.json', sort='bytes'):
+        """run_launch with -f json -o FILE; the exit status must be want.
+        Returns (report, truth, leaktrap Proc)."""
+        out = self.path(name)
+        rc, lt = self.run_launch(['-f', 'json', '-o', out, *lt_args], which, *args)
+        if rc != want:
+            raise Failure(f'{lt.name} exited {describe_status(rc)}, want {want}\n'
+                          f'{lt.describe()}')
+        m = next((re.match(r'^done (\{.*\})$', ln) for ln in lt.out.lines
+                  if ln.startswith('done ')), None)
+        truth = json.loads(m.group(1)) if m else None
+        return load_report(out, sort=sort), truth, lt
+
     def launch(self, lt_args, which, *args):
         """Start leaktrap LT_ARGS -- FIXTURE ARGS; wait until it is armed.
         Returns (leaktrap, traced pid)."""
@@ -353,7 +422,10 @@ class Test:
         """Skip (77) when leaktrap gets 'permission denied' (exit 4) against
         a sleeping child of ours: ptrace is forbidden here."""
         sleeper = Proc(['sleep', '60'], name='sleep')
-        rc, _, err = self.run_leaktrap('-p', sleeper.pid, '-d', '0.1', '-o', os.devnull)
+        # Not -o /dev/null: -o replaces its destination by a rename, which
+        # as root would turn /dev/null into a regular file.
+        rc, _, err = self.run_leaktrap('-p', sleeper.pid, '-d', '0.1',
+                                       '-o', self.path('ptrace-probe.txt'))
         sleeper.kill()
         if rc == 4:
             raise Skip(f'ptrace is not permitted here (leaktrap exit 4: {err.strip()})')
@@ -374,7 +446,8 @@ class Test:
             target.check_detached()
 
 
-def load_report(path):
+def load_report(path, sort='bytes'):
+    """Read, parse and validate (validate_report) the JSON report at path."""
     try:
         with open(path) as f:
             text = f.read()
@@ -384,19 +457,176 @@ def load_report(path):
         report = json.loads(text)
     except ValueError as e:
         raise Failure(f'the report {path} is not JSON ({e}):\n{text[:2000]}')
-    validate_report(report)
+    validate_report(report, sort=sort)
     return report
+
+
+def parse_reports(text, sort='bytes'):
+    """The JSON reports written one after the other into text (-f json -i
+    on stdout), each validated. A report starts with a '{' at the start of
+    a line; other lines (a launched fixture's protocol lines) are skipped."""
+    dec = json.JSONDecoder()
+    reports, pos = [], 0
+    start = re.compile(r'^\{', re.M)
+    while True:
+        m = start.search(text, pos)
+        if not m:
+            return reports
+        try:
+            r, pos = dec.raw_decode(text, m.start())
+        except ValueError as e:
+            raise Failure(f'a report that is not JSON at offset {m.start()} ({e}):\n'
+                          f'{text[m.start():m.start() + 2000]}')
+        validate_report(r, sort=sort)
+        reports.append(r)
 
 
 def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def validate_report(r):
-    """Check a leaktrap-report/1 document's shape and internal consistency."""
+# ---- JSON Schema ---------------------------------------------------------------
+
+# The keywords validate_schema() implements (those docs/report-schema.json
+# uses), and the ones that only annotate.
+_SCHEMA_ANNOTATIONS = {'$schema', '$id', '$comment', 'title', 'description', '$defs',
+                       'examples', 'default'}
+_SCHEMA_KEYWORDS = {'type', 'enum', 'const', 'required', 'properties', 'additionalProperties',
+                    'items', 'minItems', 'maxItems', 'pattern', 'minimum', 'maximum',
+                    'exclusiveMinimum', 'anyOf', 'if', 'then', 'else', '$ref'}
+_schema_cache = []
+
+
+def load_schema():
+    """docs/report-schema.json, parsed once."""
+    if not _schema_cache:
+        try:
+            with open(SCHEMA_PATH) as f:
+                _schema_cache.append(json.load(f))
+        except (OSError, ValueError) as e:
+            raise HarnessError(f'cannot load {SCHEMA_PATH}: {e}')
+    return _schema_cache[0]
+
+
+def _json_type(v):
+    if v is None:
+        return 'null'
+    if isinstance(v, bool):
+        return 'boolean'
+    if isinstance(v, int):
+        return 'integer'
+    if isinstance(v, float):
+        return 'integer' if math.isfinite(v) and v.is_integer() else 'number'
+    if isinstance(v, str):
+        return 'string'
+    if isinstance(v, list):
+        return 'array'
+    if isinstance(v, dict):
+        return 'object'
+    return type(v).__name__
+
+
+def _json_equal(a, b):
+    """JSON equality: 1 == 1.0, but true != 1."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return a == b
+
+
+def _resolve(root, ref):
+    if not ref.startswith('#'):
+        raise HarnessError(f'schema: only local $ref is supported, got {ref!r}')
+    node = root
+    for part in ref[1:].split('/')[1:]:
+        part = part.replace('~1', '/').replace('~0', '~')
+        if not isinstance(node, dict) or part not in node:
+            raise HarnessError(f'schema: $ref {ref!r} does not resolve')
+        node = node[part]
+    return node
+
+
+def schema_errors(v, schema, root=None, where='$'):
+    """The list of ways v violates schema (JSON Schema 2020-12, the subset
+    in _SCHEMA_KEYWORDS; any other keyword is a harness error, so that a
+    schema change cannot be silently ignored)."""
+    root = schema if root is None else root
+    if schema is True:
+        return []
+    if schema is False:
+        return [f'{where}: not allowed']
+    unknown = set(schema) - _SCHEMA_KEYWORDS - _SCHEMA_ANNOTATIONS
+    if unknown:
+        raise HarnessError(f'schema at {where}: unsupported keywords {sorted(unknown)}')
+    errs = []
+    t = _json_type(v)
+    if '$ref' in schema:
+        errs += schema_errors(v, _resolve(root, schema['$ref']), root, where)
+    if 'type' in schema:
+        want = schema['type'] if isinstance(schema['type'], list) else [schema['type']]
+        if not (t in want or (t == 'integer' and 'number' in want)):
+            errs.append(f'{where}: {t} {v!r:.60}, want {"|".join(want)}')
+            return errs
+    if 'enum' in schema and not any(_json_equal(v, e) for e in schema['enum']):
+        errs.append(f'{where}: {v!r:.60} not in {schema["enum"]}')
+    if 'const' in schema and not _json_equal(v, schema['const']):
+        errs.append(f'{where}: {v!r:.60} != {schema["const"]!r}')
+    if t in ('integer', 'number'):
+        if 'minimum' in schema and v < schema['minimum']:
+            errs.append(f'{where}: {v} < minimum {schema["minimum"]}')
+        if 'exclusiveMinimum' in schema and v <= schema['exclusiveMinimum']:
+            errs.append(f'{where}: {v} <= exclusiveMinimum {schema["exclusiveMinimum"]}')
+        if 'maximum' in schema and v > schema['maximum']:
+            errs.append(f'{where}: {v} > maximum {schema["maximum"]}')
+    if t == 'string' and 'pattern' in schema and not re.search(schema['pattern'], v):
+        errs.append(f'{where}: {v!r:.60} does not match {schema["pattern"]!r}')
+    if t == 'array':
+        if 'minItems' in schema and len(v) < schema['minItems']:
+            errs.append(f'{where}: {len(v)} items < minItems {schema["minItems"]}')
+        if 'maxItems' in schema and len(v) > schema['maxItems']:
+            errs.append(f'{where}: {len(v)} items > maxItems {schema["maxItems"]}')
+        if 'items' in schema:
+            for i, item in enumerate(v):
+                errs += schema_errors(item, schema['items'], root, f'{where}[{i}]')
+    if t == 'object':
+        props = schema.get('properties', {})
+        for k in schema.get('required', ()):
+            if k not in v:
+                errs.append(f'{where}: required key {k!r} missing')
+        for k, item in v.items():
+            if k in props:
+                errs += schema_errors(item, props[k], root, f'{where}.{k}')
+            elif 'additionalProperties' in schema:
+                errs += schema_errors(item, schema['additionalProperties'], root, f'{where}.{k}')
+    if 'anyOf' in schema:
+        alts = [schema_errors(v, s, root, where) for s in schema['anyOf']]
+        if all(alts):
+            errs.append(f'{where}: matches none of anyOf: ' + '; '.join(a[0] for a in alts))
+    if 'if' in schema:
+        branch = 'then' if not schema_errors(v, schema['if'], root, where) else 'else'
+        if branch in schema:
+            errs += schema_errors(v, schema[branch], root, where)
+    return errs
+
+
+def validate_schema(r, schema=None):
+    """Fail unless the report r is valid against docs/report-schema.json."""
+    errs = schema_errors(r, schema if schema is not None else load_schema())
+    if errs:
+        raise Failure('report does not match docs/report-schema.json:\n  ' +
+                      '\n  '.join(errs[:20]))
+
+
+SORT_KEYS = {'bytes': ('bytes', 'blocks'), 'blocks': ('blocks', 'bytes'),
+             'age': ('oldest_s',)}   # ties are broken on nanoseconds the JSON rounds
+
+
+def validate_report(r, sort='bytes'):
+    """Check a leaktrap-report/1 document against the schema, then its
+    internal consistency; stacks must be sorted by sort (--sort)."""
     def need(cond, msg):
         if not cond:
             raise Failure('report: ' + msg)
+    validate_schema(r)
     need(isinstance(r, dict), 'not an object')
     need(r.get('schema') == 'leaktrap-report/1', f'schema is {r.get("schema")!r}')
     need(_is_int(r.get('pid')) and r['pid'] > 0, f'pid {r.get("pid")!r}')
@@ -415,12 +645,41 @@ def validate_report(r):
     stacks = r.get('stacks')
     need(isinstance(stacks, list), 'stacks missing')
     need(len(stacks) <= r['total_stacks'], 'more stacks than total_stacks')
+    need(r['leak_blocks'] <= t['live_blocks'] and r['leak_bytes'] <= t['live_bytes'],
+         'leak_blocks/leak_bytes above the totals')
+    need(r['suppressed']['blocks'] + r['leak_blocks'] <= t['live_blocks'],
+         'suppressed + leak blocks above totals.live_blocks')
+    need((r['leak_blocks'] == 0) == (r['total_stacks'] == 0),
+         f'leak_blocks {r["leak_blocks"]} with total_stacks {r["total_stacks"]}')
+    if len(stacks) == r['total_stacks']:
+        need(sum(s['bytes'] for s in stacks) == r['leak_bytes'], 'leak_bytes != sum of stacks')
+        need(sum(s['blocks'] for s in stacks) == r['leak_blocks'],
+             'leak_blocks != sum of stacks')
+    else:
+        need(sum(s['bytes'] for s in stacks) <= r['leak_bytes'], 'leak_bytes < shown stacks')
+    need(r['end_reason'] != 'interval' or r['interval_s'] is not None,
+         'an interval report without interval_s')
+    keys = SORT_KEYS[sort]
     prev = None
     for i, s in enumerate(stacks):
         need(isinstance(s, dict) and _is_int(s.get('bytes')) and _is_int(s.get('blocks'))
              and s['blocks'] > 0, f'stacks[{i}] bytes/blocks')
-        need(prev is None or s['bytes'] <= prev, f'stacks not sorted by bytes at [{i}]')
-        prev = s['bytes']
+        key = tuple(s[k] for k in keys)
+        if prev is not None:
+            need(key <= prev, f'stacks not sorted by {sort} at [{i}]: '
+                 f'{dict(zip(keys, key))} after {dict(zip(keys, prev))}')
+        prev = key
+        if s['addresses'] is not None:
+            a = s['addresses']
+            need(len(a) == s['blocks'], f'stacks[{i}]: {len(a)} addresses for '
+                 f'{s["blocks"]} blocks')
+            need(sum(b['size'] for b in a) == s['bytes'], f'stacks[{i}]: address sizes '
+                 f'do not add up to its bytes')
+            need(len(set(b['addr'] for b in a)) == len(a), f'stacks[{i}]: an address twice')
+            need(all(b['age_s'] <= s['oldest_s'] for b in a),
+                 f'stacks[{i}]: a block older than oldest_s')
+        if s['series'] is not None:
+            need(r['interval_s'] is not None, f'stacks[{i}]: a series without interval_s')
         need(isinstance(s.get('frames'), list), f'stacks[{i}].frames')
         for j, fr in enumerate(s['frames']):
             where = f'stacks[{i}].frames[{j}]'

@@ -97,6 +97,10 @@ static void test_options(void)
 	TEST_ASSERT(parse(&o, (const char *[]){ "--", "/bin/true", "-p", NULL }) == -1);
 	TEST_ASSERT(o.argv && !strcmp(o.argv[0], "/bin/true") && !strcmp(o.argv[1], "-p"));
 	TEST_ASSERT(o.top == 10 && o.depth == 32 && o.format == FORMAT_TEXT);
+	TEST_ASSERT(parse(&o, (const char *[]){ "--debuginfo-dir", "/a", "-p", "1",
+		"--debuginfo-dir", "/b", NULL }) == -1);
+	TEST_ASSERT(o.n_debuginfo_dirs == 2 && !strcmp(o.debuginfo_dirs[0], "/a") &&
+		    !strcmp(o.debuginfo_dirs[1], "/b"));
 }
 
 static void test_option_errors(void)

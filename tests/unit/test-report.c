@@ -3,8 +3,9 @@
  * test-report.c - unit tests for the report model and its writers:
  * grouping of live blocks by stack, the sort order and its tie-breaks,
  * top-N truncation and total_stacks, blocks with an unknown stack id, the
- * text writer's exact output, the JSON writer's output parsed back with
- * json-c (nulls, hex pcs, escaping), and write errors (-EIO on /dev/full).
+ * text writer's exact output (module+offset for a frame without a
+ * function), the JSON writer's output parsed back with json-c (nulls, hex
+ * pcs, module offsets, escaping), and write errors (-EIO on /dev/full).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -208,6 +209,7 @@ static void model_init(struct report *rep)
 		.frames = calloc(3, sizeof(struct report_frame)) };
 	s[0].frames[0] = frame(0x40113f, "fibonacci", 0x1f, "/usr/bin/app",
 			       "/home/u/src/app.c", 7);
+	s[0].frames[0].module_offset = 0x113f;
 	s[0].frames[1] = frame(0x401183, "child", 0x43, "/usr/bin/app",
 			       "app.c", 14);
 	s[0].frames[2] = frame(0x7f3c8a294ac2, "start_thread", 0xf2,
@@ -217,6 +219,7 @@ static void model_init(struct report *rep)
 	s[1].frames[0] = frame(0x401005, "main", 0x5, "/usr/bin/app",
 			       "/src/main.c", 0);
 	s[1].frames[1] = frame(0x401000, NULL, 0, "/usr/bin/app", NULL, 0);
+	s[1].frames[1].module_offset = 0x1000;    /* a stripped object: bias 0x400000 */
 	s[1].frames[2] = frame(0x7f00deadbeef, NULL, 0, NULL, NULL, 0);
 }
 
@@ -248,7 +251,7 @@ static const char text_full[] =
 	"\n"
 	"1 byte in 1 allocation from stack\n"
 	"    main+0x5 (main.c) [app]\n"
-	"    0x401000 [app]\n"
+	"    app+0x1000 [app]\n"
 	"    0x7f00deadbeef [unknown]\n"
 	"\n";
 
@@ -351,6 +354,7 @@ static void check_json_frames(struct json_object *root)
 	struct json_object *s1 = json_object_array_get_idx(get(root, "stacks"), 1);
 	struct json_object *f0 = json_object_array_get_idx(get(s0, "frames"), 0);
 	struct json_object *f2 = json_object_array_get_idx(get(s0, "frames"), 2);
+	struct json_object *g1 = json_object_array_get_idx(get(s1, "frames"), 1);
 	struct json_object *g2 = json_object_array_get_idx(get(s1, "frames"), 2);
 
 	TEST_ASSERT_EQ_U64(get_int(s0, "bytes"), 81920);
@@ -360,12 +364,18 @@ static void check_json_frames(struct json_object *root)
 	TEST_ASSERT_STREQ(get_str(f0, "function"), "fi\"bo\\na\x01\tcci");
 	TEST_ASSERT_EQ_U64(get_int(f0, "offset"), 0x1f);
 	TEST_ASSERT_STREQ(get_str(f0, "module"), "/usr/bin/app");
+	TEST_ASSERT_EQ_U64(get_int(f0, "module_offset"), 0x113f);
 	TEST_ASSERT_STREQ(get_str(f0, "file"), "/home/u/src/app.c");
 	TEST_ASSERT_EQ_U64(get_int(f0, "line"), 7);
 	TEST_ASSERT(get(f2, "file") == NULL && get(f2, "line") == NULL);
 	TEST_ASSERT_STREQ(get_str(g2, "pc"), "0x7f00deadbeef");
 	TEST_ASSERT(get(g2, "function") == NULL && get(g2, "offset") == NULL);
 	TEST_ASSERT(get(g2, "module") == NULL && get(g2, "file") == NULL);
+	TEST_ASSERT(get(g2, "module_offset") == NULL);
+	/* a stripped object: no function, but module and module offset */
+	TEST_ASSERT(get(g1, "function") == NULL && get(g1, "offset") == NULL);
+	TEST_ASSERT_STREQ(get_str(g1, "module"), "/usr/bin/app");
+	TEST_ASSERT_EQ_U64(get_int(g1, "module_offset"), 0x1000);
 }
 
 static void check_json_raw(const char *text)
