@@ -72,6 +72,9 @@ static struct page_cache_entry *cached_page(struct unwinder *uw, uint64_t page)
 }
 
 /* len bytes at addr through the page cache.  Returns 0 or -EFAULT. */
+/* Above sp, this far: the thread's stack (the main thread's is 8 MiB). */
+enum { STACK_UNCACHED = 8 << 20 };
+
 static int cached_read(struct unwinder *uw, uint64_t addr, void *buf, size_t len)
 {
 	while (len) {
@@ -225,6 +228,11 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
 		memcpy(val, cap->stack + (addr - cap->sp), sizeof(*val));
 		return 0;
 	}
+	/* the stack beyond the copy changes from one capture to the next:
+	 * read it live, never through the page cache (meant for unwind
+	 * tables, which do not change) */
+	if (addr >= cap->sp && addr - cap->sp < STACK_UNCACHED)
+		return mem_read(uw->mem, addr, val, sizeof(*val)) ? -UNW_EINVAL : 0;
 	return cached_read(uw, addr, val, sizeof(*val)) ? -UNW_EINVAL : 0;
 }
 
