@@ -74,6 +74,8 @@ enum lt_exit session_launch(struct session *s, char *const argv[]);
 /* Install the handlers for SIGINT/SIGTERM/SIGHUP (request a stop) and
  * SIGALRM (the loop's tick); SIGPIPE is ignored.  Call first thing. */
 void session_install_signals(void);
+/* In a launched child before exec: the dispositions leaktrap inherited. */
+void session_restore_inherited_signals(void);
 /* The stop-requesting signal received so far, or 0. */
 int session_stop_requested(void);
 
