@@ -224,6 +224,27 @@ static void release_stack(struct report_stack *rs)
 	free(rs->series);
 }
 
+/* libstdc++'s demangler (C linkage, part of the C++ ABI). */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+void report_demangle(struct report *rep)
+{
+	for (unsigned i = 0; i < rep->n_stacks; i++)
+		for (unsigned j = 0; j < rep->stacks[i].n_frames; j++) {
+			struct report_frame *f = &rep->stacks[i].frames[j];
+			int status = -1;
+			if (!f->function || strncmp(f->function, "_Z", 2))
+				continue;
+			char *d = __cxa_demangle(f->function, NULL, NULL, &status);
+			if (status == 0 && d) {
+				free(f->function);
+				f->function = d;
+			} else {
+				free(d);
+			}
+		}
+}
+
 void report_drop_stack(struct report *rep, unsigned i)
 {
 	if (i >= rep->n_stacks)

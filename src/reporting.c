@@ -114,27 +114,6 @@ static void attach_series(const struct reporter *r, struct report *rep)
 	}
 }
 
-/* libstdc++'s demangler (C linkage, part of the C++ ABI). */
-extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
-
-static void demangle_report(struct report *rep)
-{
-	for (unsigned i = 0; i < rep->n_stacks; i++)
-		for (unsigned j = 0; j < rep->stacks[i].n_frames; j++) {
-			struct report_frame *f = &rep->stacks[i].frames[j];
-			int status = -1;
-			if (!f->function || strncmp(f->function, "_Z", 2))
-				continue;
-			char *d = __cxa_demangle(f->function, NULL, NULL, &status);
-			if (status == 0 && d) {
-				free(f->function);
-				f->function = d;
-			} else {
-				free(d);
-			}
-		}
-}
-
 static int build(struct reporter *r, struct session *s, struct report *rep)
 {
 	struct report_options ro = r->o->report;
@@ -156,7 +135,7 @@ static int build(struct reporter *r, struct session *s, struct report *rep)
 		lt_warn("cannot symbolize the report");
 	symbolizer_destroy(sym);
 	if (r->o->demangle)
-		demangle_report(rep);
+		report_demangle(rep);
 	if (r->supp)
 		report_apply_suppressions(rep, r->supp);
 	if (r->base)

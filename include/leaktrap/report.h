@@ -92,6 +92,9 @@ int report_build(const struct ledger *lg, const struct stacks *st,
 /* Set total_stacks, leak_bytes and leak_blocks from the stacks present,
  * then keep the first top stacks (0 = all). */
 void report_truncate(struct report *rep, unsigned top);
+/* Replace mangled C++ function names ("_Z...") by their demangled form;
+ * names that do not demangle are kept. */
+void report_demangle(struct report *rep);
 /* Remove stacks[i] (its frames and list freed), keeping the order. */
 void report_drop_stack(struct report *rep, unsigned i);
 void report_release(struct report *rep);

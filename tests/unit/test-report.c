@@ -455,8 +455,34 @@ static void test_write_errors(void)
 	report_release(&rep);
 }
 
+static void test_demangle(void)
+{
+	static const struct { const char *in, *want; } cases[] = {
+		{ "_Z3fooi", "foo(int)" },
+		{ "_ZN2ns5Cache4growEm", "ns::Cache::grow(unsigned long)" },
+		{ "_ZnwmPv", "operator new(unsigned long, void*)" },
+		{ "_Zbroken", "_Zbroken" },          /* does not demangle: kept */
+		{ "fibonacci", "fibonacci" },         /* C: untouched */
+	};
+	enum { N = sizeof(cases) / sizeof(cases[0]) };
+	struct report rep = { 0 };
+	struct report_stack st = { .n_frames = N + 1 };
+	st.frames = calloc(N + 1, sizeof(*st.frames));
+	for (unsigned i = 0; i < N; i++)
+		st.frames[i].function = strdup(cases[i].in);
+	rep.stacks = malloc(sizeof(st));
+	rep.stacks[0] = st;
+	rep.n_stacks = 1;
+	report_demangle(&rep);
+	for (unsigned i = 0; i < N; i++)
+		TEST_ASSERT_STREQ(rep.stacks[0].frames[i].function, cases[i].want);
+	TEST_ASSERT(rep.stacks[0].frames[N].function == NULL);   /* unknown stays */
+	report_release(&rep);
+}
+
 int main(void)
 {
+	test_demangle();
 	test_build();
 	test_build_empty();
 	test_build_unknown_id();
