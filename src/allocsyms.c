@@ -36,27 +36,12 @@ static const struct {
 };
 enum { N_KNOWN = sizeof(known) / sizeof(known[0]) };
 
-static const char *const kind_names[PK_COUNT] = {
-	[PK_MALLOC] = "malloc", [PK_CALLOC] = "calloc", [PK_REALLOC] = "realloc",
-	[PK_REALLOCARRAY] = "reallocarray", [PK_FREE] = "free",
-	[PK_POSIX_MEMALIGN] = "posix_memalign", [PK_MEMALIGN] = "memalign",
-	[PK_VALLOC] = "valloc", [PK_PVALLOC] = "pvalloc",
-};
-
-const char *probe_kind_name(enum probe_kind kind) { return kind_names[kind]; }
-
 static int known_index(const char *name)
 {
 	for (int i = 0; i < N_KNOWN; i++)
 		if (!strcmp(name, known[i].name))
 			return i;
 	return -1;
-}
-
-int allocsyms_kind(const char *name)
-{
-	int i = known_index(name);
-	return i < 0 ? -1 : (int)known[i].kind;
 }
 
 struct found {

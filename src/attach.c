@@ -128,22 +128,20 @@ static enum lt_exit arm(struct session *s)
 	if ((rc = find_allocator(s, &syms, &n)) != LT_EXIT_OK)
 		goto out_syms;
 	rc = LT_EXIT_ERROR;
+	if (!(s->uw = unwinder_create(&t->mem))) {
+		lt_error("cannot create the unwinder");
+		goto out_syms;
+	}
 	if (probes_prepare(t, th, syms, n) < 0)
 		goto out_scratch;
 	if (probes_arm(t, th->tid) < 0)
 		goto out_scratch;
-	if (!(s->uw = unwinder_create(&t->mem))) {
-		lt_error("cannot create the unwinder");
-		goto out_disarm;
-	}
 	allocsyms_free(syms, n);
 	for (unsigned i = 0; i < t->n_probes; i++)
 		lt_debug("probe %s at 0x%llx in %s: '%s', slot 0x%llx", t->probes[i].name,
 			 (unsigned long long)t->probes[i].addr, t->probes[i].module,
 			 t->probes[i].plan.insn_text, (unsigned long long)t->probes[i].slot_addr);
 	return LT_EXIT_OK;
-out_disarm:
-	(void)probes_disarm(t, th->tid);
 out_scratch:
 	if (scratch_unmap_all(t, th) < 0)
 		lt_warn("cannot unmap leaktrap's scratch page from pid %d", (int)t->pid);
@@ -329,6 +327,11 @@ static pid_t spawn_stopped(struct session *s, char *const argv[], int errfd[2])
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errfd, O_CLOEXEC) < 0)
 		return -errno;
 	pid_t pid = fork();
+	if (pid < 0) {
+		pid = -errno;
+		close(go[0]), close(go[1]), close(errfd[0]), close(errfd[1]);
+		return pid;
+	}
 	if (pid == 0) {
 		char c;
 		close(go[1]);
@@ -384,6 +387,9 @@ enum lt_exit session_launch(struct session *s, char *const argv[])
 		return rc;
 	if ((err = run_to_entry(s, pid)) < 0) {
 		lt_error_errno(err, "cannot run '%s' to its entry point", argv[0]);
+		kill(pid, SIGKILL);     /* we started it; it may hold our int3 */
+		while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+			;
 		return LT_EXIT_TARGET_GONE;
 	}
 	struct thread *th = target_add_thread(&s->t, pid);

@@ -220,8 +220,13 @@ static int leave_slot(struct session *s, struct arch_regs *regs)
 static int fix_thread(struct session *s, struct thread *th)
 {
 	struct arch_regs regs;
-	if (arch_get_regs(th->tid, &regs) < 0)
-		return 0;
+	if (arch_get_regs(th->tid, &regs) < 0) {
+		/* not stopped (it did not stop in time) or gone: its hijacked
+		 * returns can still be written back, memory needs no stop */
+		restore_returns(s, &s->t.mem, th->shadow, th->n_shadow);
+		session_abandon_calls(s, th, 0);
+		return th->state != TS_STOPPED && !th->zombie;
+	}
 	uint64_t pc = arch_regs_pc(&regs), bp = arch_trap_pc_to_bp(pc);
 	int ours = (bp == s->t.trampoline && bp) || target_probe_at(&s->t, bp);
 	int needs_page = 0;
@@ -303,7 +308,9 @@ void session_release_child(struct session *s, struct session_child *c)
 {
 	struct mem m;
 	struct thread th = { .tid = c->pid, .state = TS_STOPPED };
-	if (mem_open(&m, c->pid) == 0) {
+	if (mem_open(&m, c->pid) < 0)
+		m = (struct mem){ .pid = c->pid, .fd = -1 };  /* POKEDATA, vm_writev */
+	{
 		if (probes_restore_bytes(&s->t, &m, c->pid) < 0)
 			lt_warn("cannot restore the code of forked child %d", (int)c->pid);
 		restore_returns(s, &m, c->shadow, c->n_shadow);

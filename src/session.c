@@ -472,7 +472,6 @@ void session_reap(struct session *s, pid_t tid)
 		forget_child(s, c);         /* a child that died before its turn */
 	if (tid != s->t.pid)
 		return;
-	s->target_gone = 1;
 	if (!s->end_reason)
 		s->end_reason = "target-exit";
 	/* children whose parent's event will never come */
@@ -558,11 +557,6 @@ void session_restore_inherited_signals(void)
 		sigaction(handled_sigs[i], &inherited[i], NULL);
 }
 
-int session_stop_requested(void)
-{
-	return stop_signal;
-}
-
 void session_set_tick(long usec)
 {
 	struct itimerval it = { { 0, usec }, { 0, usec } };
@@ -594,8 +588,7 @@ void session_run(struct session *s, double duration_s)
 		if (tid > 0) {
 			session_handle_stop(s, tid, status);
 		} else if (errno == ECHILD) {
-			s->target_gone = 1;
-			s->end_reason = "target-exit";
+					s->end_reason = "target-exit";
 		}
 	}
 	session_set_tick(0);

@@ -33,8 +33,5 @@ int allocsyms_find(struct modules *mods, struct allocsym **syms_ret, size_t *n_r
 const char *allocsyms_explain(struct modules *mods, char *buf, size_t len);
 void allocsyms_free(struct allocsym *syms, size_t n);
 
-/* The kind for an allocator symbol name; -1 if the name is not one. */
-int allocsyms_kind(const char *name);
-const char *probe_kind_name(enum probe_kind kind);
 
 #endif

@@ -42,7 +42,6 @@ struct session {
 	const char *end_reason;
 	int detaching;
 	int stopping_children;          /* detach: vfork children stopped too */
-	int target_gone;                /* exited: nothing left to restore */
 	int execd;                      /* exec'd: old image gone */
 
 	uint64_t n_stops;               /* ptrace stops handled */
@@ -76,8 +75,6 @@ enum lt_exit session_launch(struct session *s, char *const argv[]);
 void session_install_signals(void);
 /* In a launched child before exec: the dispositions leaktrap inherited. */
 void session_restore_inherited_signals(void);
-/* The stop-requesting signal received so far, or 0. */
-int session_stop_requested(void);
 
 /* Run until duration_s (<= 0: no limit) passes, SIGINT/SIGTERM/SIGHUP
  * arrives (also before the call), or the target exits or exec's.
