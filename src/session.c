@@ -211,6 +211,11 @@ static void check_new_stack(struct session *s, uint32_t id, const uint64_t *pcs,
 	for (unsigned i = 0; i < n; i++)
 		if (!maps_find(&s->t.maps, pcs[i])) {
 			struct maps m;
+			double now = session_now();
+			/* a bogus outer frame makes many stacks new: at most 10/s */
+			if (now - s->maps_refreshed < 0.1)
+				return;
+			s->maps_refreshed = now;
 			if (maps_read(s->t.pid, &m) == 0) {
 				maps_release(&s->t.maps);
 				s->t.maps = m;

@@ -39,6 +39,7 @@ struct session {
 	sigset_t orig_mask;             /* leaktrap's mask before blocking */
 
 	double t_start, t_end;          /* CLOCK_MONOTONIC seconds */
+	double maps_refreshed;          /* last re-read of /proc/PID/maps */
 	const char *end_reason;
 	int detaching;
 	int stopping_children;          /* detach: vfork children stopped too */
