@@ -169,9 +169,14 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 					    link, crc, debuginfo_file_name);
 }
 
+/* section_address: libdwfl calls it for a relocatable (ET_REL) file, and
+ * calls it through a NULL pointer without one.  A target can map one (a
+ * .o with program headers, or a file that differs from its headers in
+ * memory): lay its sections out as an offline object would be. */
 static const Dwfl_Callbacks callbacks = {
 	.find_elf = find_elf,
 	.find_debuginfo = find_debuginfo,
+	.section_address = dwfl_offline_section_address,
 	.debuginfo_path = &debuginfo_path,
 };
 

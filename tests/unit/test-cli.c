@@ -65,7 +65,7 @@ static void test_uints(void)
 
 static int parse(struct cli_options *o, const char *const *args)
 {
-	char *argv[32];
+	static char *argv[32];      /* o->argv points into it after return */
 	int argc = 0;
 	argv[argc++] = (char *)"leaktrap";
 	for (; *args; args++)
