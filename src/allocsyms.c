@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "leaktrap/allocsyms.h"
+#include "leaktrap/error.h"
 
 /* Earlier names win when several share an address. */
 static const struct {
@@ -76,10 +77,22 @@ static int add_sym(struct found *f, uint64_t addr, int idx, const char *module)
 	return s->name && s->module ? 0 : -ENOMEM;
 }
 
+/* Whether a symbol's address can be an allocator entry of m: inside the
+ * object's executable segments as the loader mapped them.  A symbol table
+ * is the file's word, and a damaged or hostile one can put an allocator
+ * name on data, on an absolute address, or beyond the object; a probe
+ * there would write into the target's data or fail the whole attach. */
+static int in_text(const struct module *m, uint64_t addr)
+{
+	return m && addr >= m->img.text_start && addr < m->img.text_end &&
+	       addr >= m->start && addr < m->end;
+}
+
 static int each_module(Dwfl_Module *mod, void **userdata, const char *name,
 		       Dwarf_Addr start, void *arg)
 {
 	struct found *f = arg;
+	const struct module *m = *userdata;
 	int n = dwfl_module_getsymtab(mod);
 	for (int i = 1; i < n && !f->err; i++) {
 		GElf_Sym sym;
@@ -91,8 +104,11 @@ static int each_module(Dwfl_Module *mod, void **userdata, const char *name,
 		    shndx == SHN_UNDEF || addr == 0)
 			continue;
 		int idx = known_index(sname);
-		if (idx >= 0)
+		if (idx >= 0 && in_text(m, addr))
 			f->err = add_sym(f, addr, idx, name);
+		else if (idx >= 0)
+			lt_debug("ignoring %s at 0x%llx in %s: not in its executable "
+				 "segments", sname, (unsigned long long)addr, name);
 	}
 	return f->err ? DWARF_CB_ABORT : DWARF_CB_OK;
 }
