@@ -92,7 +92,8 @@ static int follow(struct walk *w, int fd)
 	target[n] = 0;
 	if (++w->links > WALK_MAX_LINKS)
 		return -ELOOP;
-	if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", target, w->rest) >=
+	/* w->rest is empty or starts with the '/' after the link's name */
+	if ((size_t)snprintf(joined, sizeof(joined), "%s%s", target, w->rest) >=
 	    sizeof(joined))
 		return -ENAMETOOLONG;
 	memcpy(w->rest, joined, strlen(joined) + 1);
@@ -121,7 +122,9 @@ static int step(struct walk *w, const char *comp, int *file_ret)
 	else if (!err && S_ISDIR(st.st_mode) && w->depth < WALK_MAX_DEPTH) {
 		w->dirs[w->depth++] = fd;
 		return 0;
-	} else if (!err && w->rest[strspn(w->rest, "/")])
+	} else if (!err && w->rest[0])
+		/* more components, or a trailing slash ("file/"): the kernel
+		 * says ENOTDIR for both */
 		err = S_ISDIR(st.st_mode) ? -ENAMETOOLONG : -ENOTDIR;
 	else if (!err) {
 		*file_ret = fd;

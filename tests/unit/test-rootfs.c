@@ -92,6 +92,12 @@ static const struct {
 	{ "/usr", NULL },
 	{ "/etc/passwd/x", NULL },
 	{ "/missing", NULL },
+	/* a trailing slash after a file, directly or through a link (found
+	 * by fuzz/fuzz-rootfs.c: the walk used to open the file) */
+	{ "/etc/passwd/", NULL },
+	{ "/abs/", NULL },
+	{ "/abs//", NULL },
+	{ "/lib/", NULL },
 };
 
 static void check(int (*open_in)(int, const char *), int rootfd, const char *how)
@@ -111,6 +117,8 @@ static void check(int (*open_in)(int, const char *), int rootfd, const char *how
 	TEST_ASSERT(open_in(rootfd, "/loop1") == -ELOOP);
 	TEST_ASSERT(open_in(rootfd, "/missing") == -ENOENT);
 	TEST_ASSERT(open_in(rootfd, "/etc/passwd/x") == -ENOTDIR);
+	TEST_ASSERT(open_in(rootfd, "/etc/passwd/") == -ENOTDIR);
+	TEST_ASSERT(open_in(rootfd, "/abs/") == -ENOTDIR);
 }
 
 int main(void)
