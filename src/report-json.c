@@ -7,12 +7,16 @@
  * then its offset), module (and then its module_offset), file, and line
  * when it is 0.  duration_s is written with millisecond precision.
  *
- * json-c does the string escaping; this file does not validate UTF-8 and
- * does not symbolize.
+ * json-c does the string escaping.  Names come from the target (symbol
+ * tables, /proc/PID/maps, DWARF) and can hold any byte: a byte that is not
+ * part of valid UTF-8 is written as U+FFFD, so the report stays JSON
+ * (RFC 8259 requires UTF-8).  This file does not symbolize.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -61,9 +65,57 @@ static struct json_object *new_seconds(double s)
 	return json_object_new_double_s(s, buf);
 }
 
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when s[0] does not
+ * start one (stray continuation bytes, overlongs, surrogates, code points
+ * above U+10FFFF, truncated sequences). */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned c = s[0];
+	size_t n;
+	unsigned lo = 0x80, hi = 0xbf;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+	else
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t k = 2; k < n; k++)
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
 static struct json_object *new_str_or_null(const char *s)
 {
-	return s ? json_object_new_string(s) : NULL;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = s ? strlen(s) : 0, n;
+	if (!s)
+		return NULL;
+	for (n = 0; u[n] && utf8_seq(u + n); n += utf8_seq(u + n))
+		;
+	if (!u[n])
+		return json_object_new_string(s);
+	char *clean = malloc(3 * len + 1), *d = clean;  /* U+FFFD: 3 bytes */
+	if (!clean)
+		return NULL;
+	for (size_t i = 0; u[i];) {
+		size_t k = utf8_seq(u + i);
+		if (k) {
+			memcpy(d, u + i, k), d += k, i += k;
+		} else {
+			memcpy(d, "\xef\xbf\xbd", 3), d += 3, i++;
+		}
+	}
+	*d = 0;
+	struct json_object *o = json_object_new_string(clean);
+	free(clean);
+	return o;
 }
 
 static struct json_object *frame_json(const struct report_frame *f, int *err)

@@ -11,7 +11,9 @@
  * Source files and modules are shown by basename.  A frame without a
  * function is shown as module+offset ("app+0x11a5 [app]"); one without a
  * module as its pc and "[unknown]".  It does not wrap or truncate long
- * names, and does not symbolize.
+ * names, and does not symbolize.  Names come from the target and can hold
+ * any byte: control characters (a newline, a terminal escape) are written
+ * as '?', so a name can neither break a line nor drive the terminal.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -26,6 +28,13 @@ static const char *base_name(const char *path)
 	return slash && slash[1] ? slash + 1 : path;
 }
 
+/* Write a name from the target, with every control character as '?'. */
+static void put_name(const char *s, FILE *out)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+}
+
 static const char *plural(uint64_t n, const char *one, const char *many)
 {
 	return n == 1 ? one : many;
@@ -35,11 +44,11 @@ static void write_header(const struct report *rep, FILE *out)
 {
 	const struct ledger_totals *t = &rep->totals;
 
-	fprintf(out, "leaktrap: pid %d (%s) traced %.1f s: %" PRIu64
-		" allocs, %" PRIu64 " frees, %" PRIu64 " live blocks (%" PRIu64
-		" bytes)\n", rep->pid, rep->command ? rep->command : "?",
-		rep->duration_s, t->allocs, t->frees, t->live_blocks,
-		t->live_bytes);
+	fprintf(out, "leaktrap: pid %d (", rep->pid);
+	put_name(rep->command ? rep->command : "?", out);
+	fprintf(out, ") traced %.1f s: %" PRIu64 " allocs, %" PRIu64 " frees, %"
+		PRIu64 " live blocks (%" PRIu64 " bytes)\n", rep->duration_s,
+		t->allocs, t->frees, t->live_blocks, t->live_bytes);
 	if (t->frees_unknown > 0)
 		fprintf(out, "leaktrap: %" PRIu64 " %s allocated before "
 			"tracing ignored\n", t->frees_unknown,
@@ -82,17 +91,23 @@ static void write_series(const struct report_stack *rs, FILE *out)
 
 static void write_frame(const struct report_frame *f, FILE *out)
 {
-	if (f->function)
-		fprintf(out, "    %s+0x%" PRIx64, f->function, f->offset);
-	else if (f->module)
-		fprintf(out, "    %s+0x%" PRIx64, base_name(f->module), f->module_offset);
-	else
-		fprintf(out, "    0x%" PRIx64, f->pc);
-	if (f->file && f->line > 0)
-		fprintf(out, " (%s:%d)", base_name(f->file), f->line);
-	else if (f->file)
-		fprintf(out, " (%s)", base_name(f->file));
-	fprintf(out, " [%s]\n", f->module ? base_name(f->module) : "unknown");
+	fputs("    ", out);
+	if (f->function || f->module) {
+		put_name(f->function ? f->function : base_name(f->module), out);
+		fprintf(out, "+0x%" PRIx64, f->function ? f->offset : f->module_offset);
+	} else {
+		fprintf(out, "0x%" PRIx64, f->pc);
+	}
+	if (f->file) {
+		fputs(" (", out);
+		put_name(base_name(f->file), out);
+		if (f->line > 0)
+			fprintf(out, ":%d", f->line);
+		fputc(')', out);
+	}
+	fputs(" [", out);
+	put_name(f->module ? base_name(f->module) : "unknown", out);
+	fputs("]\n", out);
 }
 
 static void write_stack(const struct report_stack *rs, FILE *out)
