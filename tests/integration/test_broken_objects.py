@@ -4,9 +4,10 @@ ELF files (truncated, section headers and symbol tables full of noise,
 relabelled ET_REL, no symbol table at all) and loads a library that
 exports hostile allocator symbols (in data, absolute, beyond the object,
 zero-sized, overlapping), or a copy of it stripped, or one whose DWARF
-libdw rejects. leaktrap must attach, count the allocations exactly, name
-what it can, write nothing into the target's data, exit 0, and leave the
-target alive and healthy."""
+libdw rejects, or one whose unwind tables (.eh_frame_hdr search table,
+.eh_frame) it overwrote with noise in memory. leaktrap must attach, count
+the allocations exactly, name what it can, write nothing into the
+target's data, exit 0, and leave the target alive and healthy."""
 
 import os
 import re
@@ -114,11 +115,22 @@ def bad_dwarf_lib(t):
     fx.finish()
 
 
+def scribbled_unwind(t, how):
+    """The library's unwind information overwritten in memory (the search
+    table and .eh_frame, or .eh_frame only): the leak is still found from
+    its first frame (libc's CFI is intact), and unwinding stops."""
+    r, truth, err, fx, _ = trace(t, how, ['--dlopen', t.fx['broken_lib'], '--' + how])
+    h.check_leak_stacks(r, ('hidden_leak',), STEPS, STEPS * LIB_BYTES, source='broken-lib.c')
+    fx.finish()
+
+
 def body(t):
     t.require_ptrace()
     damaged_files(t)
     stripped_lib(t)
     bad_dwarf_lib(t)
+    scribbled_unwind(t, 'scribble-unwind')
+    scribbled_unwind(t, 'scribble-cfi')
 
 
 h.main(body, fixtures=('broken_target', 'broken_lib'))
