@@ -9,8 +9,8 @@
  * line table or by walking the compile units).  A second pass serves the
  * same bytes from memory, as the vDSO is.  The parsing is libelf/libdw's;
  * what is fuzzed is that leaktrap copes with whatever they return.
- * Oracle: every symbolized frame names the module, and a found allocator
- * function lies in it.
+ * Oracle: every symbolized frame names the module, and every allocator
+ * function found lies in the module's executable segments.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -55,6 +55,9 @@ static void one_pass(struct modules *mods, struct module *m)
 	size_t n = 0;
 	char why[512];
 	if (allocsyms_find(mods, &syms, &n) == 0) {
+		for (size_t i = 0; i < n; i++)   /* never a probe outside its code */
+			FUZZ_CHECK(syms[i].addr >= m->img.text_start &&
+				   syms[i].addr < m->img.text_end);
 		if (!n)
 			FUZZ_CHECK(allocsyms_explain(mods, why, sizeof(why)) == why);
 	} else {

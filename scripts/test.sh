@@ -4,7 +4,8 @@
 # suite (unit + integration), and the unit tests once more under valgrind;
 # then build again with AddressSanitizer and UndefinedBehaviorSanitizer and
 # run the suite once more; then build the libFuzzer targets with clang and
-# fuzz each for FUZZ_SECONDS (default 20) from its seeds (docs/reliability.md).
+# fuzz each for FUZZ_SECONDS (default 10 here) from its seeds
+# (docs/reliability.md).
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh
@@ -18,5 +19,5 @@ run build
 meson test -C build --print-errorlogs --num-processes 2 --setup valgrind --suite unit
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     run build-asan -Db_sanitize=address,undefined -Db_lundef=false
-CC=clang ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} CC=clang ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     run build-fuzz -Dfuzz=true -Dintegration=false -Db_sanitize=address,undefined -Db_lundef=false
