@@ -11,8 +11,9 @@ and without it (capabilities dropped), when files are found through
 Then a hostile container (issue 7), leaktrap as root: after the target
 started, its chroot replaces the files it maps with symlinks out of the
 root (an absolute one to the host's copy of app, a relative one climbing
-out with ".." to the host's copy of libc) and plants such links where
-leaktrap looks for separate debug information. Without map_files,
+out with ".." to the host's copy of libc), plants such links where
+leaktrap looks for separate debug information, and a FIFO where libc's
+debug file would be. Without map_files,
 leaktrap must open files only inside the root: app's frames stay
 unnamed, and without the container's libc there is no allocator (exit
 5, the target untouched). Under strace, leaktrap executes nothing after
@@ -139,6 +140,11 @@ def hostile_case(t):
     os.symlink(host + '/app', root + inside)
     bid = o.build_id(t.fx['app'])
     escape_to(root, o.build_id_path('/usr/lib/debug', bid), host + '/app')
+    # and a FIFO where libc's separate debug file would be: opening it for
+    # reading would block leaktrap for ever
+    fifo = root + o.build_id_path('/usr/lib/debug', o.build_id(os.path.realpath(libc)))
+    os.makedirs(os.path.dirname(fifo), exist_ok=True)
+    os.mkfifo(fifo)
     h.check(os.path.exists(root + inside) and not os.path.exists(root + host + '/app'),
             'the link resolves on the host but not inside the root')
     out = t.path('hostile.json')
@@ -171,6 +177,15 @@ def hostile_case(t):
             h.fmt_stacks(r))
     h.check_no_stack_with(r, ('fibonacci', 'child'))
     check_strace(log_path, out, fx.pid)
+    with open(log_path) as f:     # in the root: openat2 (RESOLVE_IN_ROOT)
+        lines = f.read().splitlines(True)
+    looked = [ln for ln in lines if 'openat2(' in ln and f'"{fifo[len(root):]}"' in ln]
+    if not any('openat2(' in ln for ln in lines):
+        h.log('no openat2 on this kernel: the walk resolved paths (the FIFO did not block)')
+    else:
+        h.check(looked and all('O_PATH' in ln for ln in looked),
+                "leaktrap looked for libc's debug file in the root, and met the FIFO "
+                'there only through O_PATH (never blocking on it)', ''.join(looked))
     fx.finish()
 
     # 2. libc replaced by a relative symlink climbing out of the root
