@@ -396,11 +396,20 @@ static int take_pending_stop(pid_t tid, int sig)
 	return sig;
 }
 
+/* In a group-stop (no siginfo), which resuming would end. */
+static int in_group_stop(pid_t tid)
+{
+	siginfo_t si;
+	return ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) < 0 && errno == EINVAL;
+}
+
 int compat_detach(pid_t tid, int sig)
 {
 	if (compat_has(COMPAT_NO_SEIZE)) {
 		struct ent *e = ent_find(tid);
-		if (!e || !e->held)
+		/* a group-stopped thread is left as it is: a SIGSTOP of ours
+		 * still pending changes nothing, and SIGCONT discards it */
+		if ((!e || !e->held) && !in_group_stop(tid))
 			sig = take_pending_stop(tid, sig);
 		ent_del(tid);
 		if (sig < 0)

@@ -174,6 +174,8 @@ int mem_write_data(struct mem *m, uint64_t addr, const void *buf, size_t len)
 	if (m->fd < 0)
 		return poke_data(m, addr, buf, len);
 	ssize_t n = pwrite(m->fd, buf, len, (off_t)addr);
+	if (n < 0 && (errno == EINVAL || errno == EPERM || errno == EACCES))
+		return poke_data(m, addr, buf, len);
 	return n == (ssize_t)len ? 0 : (n < 0 ? -errno : -EFAULT);
 }
 
@@ -204,8 +206,17 @@ int mem_write_text(struct mem *m, pid_t stopped_tid, uint64_t addr,
 		ssize_t n = pwrite(m->fd, buf, len, (off_t)addr);
 		if (n == (ssize_t)len)
 			return 0;
-		if (n < 0 && errno != EIO && errno != EPERM && errno != EACCES)
+		if (n < 0 && errno == EINVAL) {
+			/* no write support at all: before 2.6.39, whose
+			 * /proc/PID/mem reads also need PID itself stopped */
+			lt_debug("/proc/%d/mem is read-only: using PTRACE_PEEKDATA/POKEDATA",
+				 (int)m->pid);
+			close(m->fd);
+			m->fd = -1;
+			compat_flags |= COMPAT_NO_PROCMEM;
+		} else if (n < 0 && errno != EIO && errno != EPERM && errno != EACCES) {
 			return -errno;
+		}
 		m->no_proc_write = 1;
 	}
 	return poke_text(stopped_tid, addr, buf, len);
