@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "leaktrap/allocsyms.h"
+#include "leaktrap/compat.h"
 #include "leaktrap/inject.h"
 #include "leaktrap/modules.h"
 #include "leaktrap/probes.h"
@@ -276,7 +277,7 @@ static int wait_launch_stop(pid_t pid, int *status_ret)
 {
 	for (;;) {
 		int status;
-		if (waitpid(pid, &status, __WALL) < 0) {
+		if (compat_waitpid(pid, &status, __WALL) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -ESRCH;
@@ -345,11 +346,11 @@ static pid_t spawn_stopped(struct session *s, char *const argv[], int errfd[2])
 		_exit(127);
 	}
 	close(go[0]), close(errfd[1]);
-	if (pid > 0 && ptrace(PTRACE_SEIZE, pid, NULL, (void *)tracee_options) < 0) {
-		int e = errno;
+	int err = compat_seize(pid, tracee_options);
+	if (err) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		pid = -e;
+		pid = err;
 	}
 	ssize_t w = write(go[1], "g", 1);
 	(void)w;

@@ -18,6 +18,7 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
+#include "leaktrap/compat.h"
 #include "leaktrap/inject.h"
 #include "leaktrap/probes.h"
 #include "leaktrap/procfs.h"
@@ -58,7 +59,7 @@ static void interrupt_running(struct session *s, int vfork_children_too)
 	for (struct thread *th; (th = target_next_thread(&s->t, &it));)
 		if (th->state != TS_STOPPED && !th->zombie &&
 		    (!th->vfork_child || vfork_children_too))
-			(void)ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL);
+			(void)compat_interrupt(th->tid);
 }
 
 /* Threads we wait for that no longer run: gone without a wait status we
@@ -126,7 +127,7 @@ static void stop_all(struct session *s)
 	session_set_tick(50000);
 	while (!all_stopped(s)) {
 		int status;
-		pid_t tid = waitpid(-1, &status, __WALL);
+		pid_t tid = compat_waitpid(-1, &status, __WALL);
 		if (tid > 0) {
 			take_stop(s, tid, status);
 			continue;
@@ -168,7 +169,7 @@ static void drain_sigtrap(struct session *s, struct thread *th)
 		if (ptrace(PTRACE_CONT, th->tid, NULL, NULL) < 0)
 			return;
 		pid_t r;
-		while ((r = waitpid(th->tid, &status, __WALL)) < 0 && errno == EINTR)
+		while ((r = compat_waitpid(th->tid, &status, __WALL)) < 0 && errno == EINTR)
 			;
 		if (r < 0 || !WIFSTOPPED(status))
 			return;
@@ -278,7 +279,7 @@ static void detach_threads(struct session *s)
 	unsigned it = 0;
 	for (struct thread *th; (th = target_next_thread(&s->t, &it)); it = 0) {
 		if (th->state == TS_STOPPED)
-			(void)ptrace(PTRACE_DETACH, th->tid, NULL, (void *)(long)th->stop_sig);
+			(void)compat_detach(th->tid, th->stop_sig);
 		target_del_thread(&s->t, th->tid);
 	}
 }
@@ -323,5 +324,5 @@ void session_release_child(struct session *s, struct session_child *c)
 		}
 		mem_close(&m);
 	}
-	(void)ptrace(PTRACE_DETACH, c->pid, NULL, NULL);
+	(void)compat_detach(c->pid, 0);
 }

@@ -14,6 +14,7 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
+#include "leaktrap/compat.h"
 #include "leaktrap/error.h"
 #include "leaktrap/inject.h"
 #include "leaktrap/tracee.h"
@@ -55,7 +56,7 @@ static int step_syscall(struct thread *th, uint64_t insn, struct arch_regs *regs
 		int status;
 		if (ptrace(PTRACE_SINGLESTEP, th->tid, NULL, NULL) < 0)
 			return -errno;
-		while (waitpid(th->tid, &status, __WALL) < 0)
+		while (compat_waitpid(th->tid, &status, __WALL) < 0)
 			if (errno != EINTR)
 				return -ESRCH;
 		if (WIFEXITED(status) || WIFSIGNALED(status))
@@ -71,6 +72,8 @@ static int step_syscall(struct thread *th, uint64_t insn, struct arch_regs *regs
 		 * signal not blocked) before the step: keep it, step again */
 		if ((status >> 16) == 0 && WSTOPSIG(status) == SIGTRAP)
 			th->stop_sig = SIGTRAP;
+		else if ((status >> 16) == 0 && !th->stop_sig)
+			th->stop_sig = WSTOPSIG(status);  /* no-sigmask: kept */
 	}
 	return -ETIMEDOUT;
 }
@@ -92,11 +95,13 @@ int inject_can_use(const struct thread *th)
 static int leave_event_stop(struct thread *th)
 {
 	int status;
-	if (ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL) < 0 ||
-	    ptrace(PTRACE_CONT, th->tid, NULL, NULL) < 0)
+	int err = compat_interrupt(th->tid);
+	if (err)
+		return err;
+	if (ptrace(PTRACE_CONT, th->tid, NULL, NULL) < 0)
 		return -errno;
 	for (;;) {
-		pid_t r = waitpid(th->tid, &status, __WALL);
+		pid_t r = compat_waitpid(th->tid, &status, __WALL);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 || !WIFSTOPPED(status))
@@ -136,15 +141,20 @@ int inject_syscall(struct target *t, struct thread *th, long nr,
 	struct arch_regs saved, regs;
 	/* every signal blocked but SIGTRAP: the step's trap is forced, and a
 	 * forced signal that is blocked resets its handler to SIG_DFL */
-	uint64_t mask, all = ~(1ULL << (SIGTRAP - 1));
-	int err;
+	unsigned long long mask, all = ~(1ULL << (SIGTRAP - 1));
+	int err, masked;
 	if (!t->syscall_insn && (err = find_syscall_insn(t)))
 		return err;
 	if ((err = arch_get_regs(th->tid, &saved)))
 		return err;
-	if (ptrace(PTRACE_GETSIGMASK, th->tid, (void *)sizeof(mask), &mask) < 0 ||
-	    ptrace(PTRACE_SETSIGMASK, th->tid, (void *)sizeof(all), &all) < 0)
-		return -errno;
+	/* no-sigmask (before 3.11): signals that arrive meanwhile are kept
+	 * in th->stop_sig by step_syscall() */
+	err = compat_get_sigmask(th->tid, &mask);
+	if (err && err != -ENOSYS)
+		return err;
+	masked = !err;
+	if (masked && (err = compat_set_sigmask(th->tid, all)))
+		return err;
 	regs = saved;
 	arch_syscall_setup(&regs, t->syscall_insn, nr, args);
 	err = arch_set_regs(th->tid, &regs);
@@ -156,9 +166,9 @@ int inject_syscall(struct target *t, struct thread *th, long nr,
 	th->status = (SIGTRAP << 8) | 0x7f;
 	if (err != -ESRCH) {
 		int e1 = arch_set_regs(th->tid, &saved);
-		long e2 = ptrace(PTRACE_SETSIGMASK, th->tid, (void *)sizeof(mask), &mask);
-		if (!err && (e1 || e2 < 0))
-			err = e1 ? e1 : -errno;
+		int e2 = masked ? compat_set_sigmask(th->tid, mask) : 0;
+		if (!err && (e1 || e2))
+			err = e1 ? e1 : e2;
 	}
 	return err;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "leaktrap/cli.h"
+#include "leaktrap/compat.h"
 #include "leaktrap/error.h"
 #include "leaktrap/modules.h"
 #include "leaktrap/reporting.h"
@@ -42,6 +43,8 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	lt_verbose = o.verbose;
+	if (compat_init() < 0)
+		return LT_EXIT_USAGE;
 	for (unsigned i = 0; i < o.n_debuginfo_dirs; i++)
 		if ((rc = modules_add_debuginfo_dir(o.debuginfo_dirs[i])) < 0) {
 			lt_error_errno(rc, "invalid value for --debuginfo-dir: '%s'",

@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "leaktrap/compat.h"
 #include "leaktrap/rootfs.h"
 
 enum { WALK_MAX_DEPTH = 256, WALK_MAX_LINKS = 40, WALK_PATH_MAX = 2 * PATH_MAX };
@@ -159,7 +160,7 @@ int rootfs_open(int rootfd, const char *path)
 		.flags = O_PATH | O_CLOEXEC,
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
-	if (openat2_unsupported)
+	if (openat2_unsupported || compat_has(COMPAT_NO_OPENAT2))
 		return rootfs_open_walk(rootfd, path);
 	long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 	if (fd >= 0)

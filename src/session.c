@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "leaktrap/allocsyms.h"
+#include "leaktrap/compat.h"
 #include "leaktrap/inject.h"
 #include "leaktrap/modules.h"
 #include "leaktrap/probes.h"
@@ -268,10 +269,14 @@ static void on_probe(struct session *s, struct thread *th, struct arch_regs *reg
 			hijacked = begin_call(s, th, regs, p) == 0;
 	}
 	arch_regs_set_pc(regs, resume_pc(p));
-	if (arch_set_regs(th->tid, regs) == 0)
+	/* no-procmem: the unwinder reads through PEEKDATA, i.e. through th */
+	int late = mem_through_ptrace(&s->t.mem);
+	if (!late && arch_set_regs(th->tid, regs) == 0)
 		cont(th, 0);
 	if (hijacked)
 		unwind_call(s, &th->shadow[th->n_shadow - 1]);
+	if (late && arch_set_regs(th->tid, regs) == 0)
+		cont(th, 0);
 }
 
 static void on_trampoline(struct session *s, struct thread *th, struct arch_regs *regs)
@@ -356,8 +361,9 @@ static void child_ready(struct session *s, struct session_child *c)
 			th->passthrough = 1;
 			th->vfork_child = c->real_vfork;
 			th->sigframe_in_scratch = c->sigframe_in_scratch;
-			th->state = TS_STOPPED;
-			th->status = (SIGTRAP << 8) | 0x7f;
+			th->state = TS_STOPPED;   /* in its first stop, which is
+			 * no signal: detaching must not deliver a SIGTRAP */
+			th->status = (PTRACE_EVENT_STOP << 16) | (SIGTRAP << 8) | 0x7f;
 			if (!s->detaching)
 				cont(th, 0);
 		}
@@ -382,7 +388,7 @@ void session_unknown_stop(struct session *s, pid_t tid, int status)
 		return;
 	}
 	if (!c && !(c = get_child(s, tid))) {
-		(void)ptrace(PTRACE_DETACH, tid, NULL, NULL);
+		(void)compat_detach(tid, 0);
 		return;
 	}
 	c->stopped = 1;
@@ -419,7 +425,7 @@ static void on_exec(struct session *s, struct thread *th)
 	unsigned long former = 0;
 	(void)ptrace(PTRACE_GETEVENTMSG, th->tid, NULL, &former);
 	if (th->passthrough) {          /* a vfork child left our memory */
-		(void)ptrace(PTRACE_DETACH, th->tid, NULL, NULL);
+		(void)compat_detach(th->tid, 0);
 		target_del_thread(&s->t, th->tid);
 		return;
 	}
@@ -589,7 +595,7 @@ void session_run(struct session *s, double duration_s)
 			s->tick(s, s->tick_arg);
 			continue;
 		}
-		pid_t tid = waitpid(-1, &status, __WALL);
+		pid_t tid = compat_waitpid(-1, &status, __WALL);
 		if (tid > 0) {
 			session_handle_stop(s, tid, status);
 		} else if (errno == ECHILD) {

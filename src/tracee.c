@@ -2,6 +2,7 @@
 /*
  * tracee.c - the thread table and attaching: PTRACE_SEIZE every thread of
  * the process until the thread list is stable, stop them all, resume them.
+ * (PTRACE_ATTACH where SEIZE is missing: the compat_* calls, compat.h.)
  * Breakpoints, injection and detaching with restoration live elsewhere.
  */
 #define _GNU_SOURCE
@@ -15,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "leaktrap/compat.h"
 #include "leaktrap/error.h"
 #include "leaktrap/procfs.h"
 #include "leaktrap/tracee.h"
@@ -143,7 +145,7 @@ int tracee_wait_stop(struct target *t, struct thread *th)
 {
 	for (;;) {
 		int status;
-		pid_t r = waitpid(th->tid, &status, __WALL);
+		pid_t r = compat_waitpid(th->tid, &status, __WALL);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -158,17 +160,17 @@ int tracee_wait_stop(struct target *t, struct thread *th)
 
 int tracee_resume(struct thread *th)
 {
-	long r;
+	int r;
 	if (tracee_is_group_stop(th->status)) {
-		r = ptrace(PTRACE_LISTEN, th->tid, NULL, NULL);
+		r = compat_listen(th->tid, th->status);
 		if (r == 0)
 			th->state = TS_LISTENING;
 	} else {
-		r = ptrace(PTRACE_CONT, th->tid, NULL, (void *)(long)th->stop_sig);
+		r = ptrace(PTRACE_CONT, th->tid, NULL, (void *)(long)th->stop_sig) < 0 ? -errno : 0;
 		if (r == 0)
 			th->state = TS_RUNNING, th->stop_sig = 0;
 	}
-	return r < 0 ? -errno : 0;
+	return r;
 }
 
 void tracee_resume_all(struct target *t)
@@ -184,16 +186,12 @@ void tracee_resume_all(struct target *t)
 /* Seize one thread and stop it.  1 if it was attached, 0 if it vanished. */
 static int seize_one(struct target *t, pid_t tid)
 {
-	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)tracee_options) < 0) {
-		int err = errno;
-		if (err == ESRCH)
-			return 0;
-		/* a clone child auto-attached to us already */
-		if (err != EPERM || (pid_t)procfs_status_num(tid, "TracerPid", 10) != getpid())
-			return -err;
-	} else if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0 && errno == ESRCH) {
+	int err = compat_seize_stop(tid, tracee_options);
+	if (err == -ESRCH)
 		return 0;
-	}
+	/* EPERM: maybe a clone child auto-attached to us already */
+	if (err && (err != -EPERM || (pid_t)procfs_status_num(tid, "TracerPid", 10) != getpid()))
+		return err;
 	struct thread *th = target_add_thread(t, tid);
 	if (!th)
 		return -ENOMEM;
@@ -251,10 +249,9 @@ void tracee_detach_unchanged(struct target *t)
 {
 	unsigned it = 0;
 	for (struct thread *th; (th = target_next_thread(t, &it));) {
-		if (th->state != TS_STOPPED &&
-		    ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL) == 0)
+		if (th->state != TS_STOPPED && compat_interrupt(th->tid) == 0)
 			(void)tracee_wait_stop(t, th);
-		(void)ptrace(PTRACE_DETACH, th->tid, NULL, (void *)(long)th->stop_sig);
+		(void)compat_detach(th->tid, th->stop_sig);
 	}
 	it = 0;
 	for (struct thread *th; (th = target_next_thread(t, &it)); it = 0)

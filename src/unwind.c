@@ -309,7 +309,11 @@ int unwind_capture(struct mem *mem, const struct arch_regs *regs, struct capture
 {
 	cap->regs = *regs;
 	cap->sp = arch_regs_sp(regs);
-	ssize_t n = mem_read_partial(mem, cap->sp, cap->stack, sizeof(cap->stack));
+	/* through PEEKDATA (no-procmem) a word costs a system call: copy a
+	 * little, the unwinder reads the rest of the stack on demand while
+	 * the thread is still stopped (session.c) */
+	size_t want = mem_through_ptrace(mem) ? UNWIND_COPY_PEEK : sizeof(cap->stack);
+	ssize_t n = mem_read_partial(mem, cap->sp, cap->stack, want);
 	if (n < 0)
 		return (int)n;
 	cap->len = (size_t)n;

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mem.h - reading and writing the target's memory.
- * Reads: process_vm_readv, falling back to pread(/proc/PID/mem).
- * Data writes (stack slots): process_vm_writev, falling back to pwrite.
+ * Reads: process_vm_readv, falling back to pread(/proc/PID/mem), then to
+ * PTRACE_PEEKDATA through a thread in a ptrace-stop (compat.h: no-cma,
+ * no-procmem; such reads fail while every thread runs).
+ * Data writes (stack slots): process_vm_writev, falling back to pwrite,
+ * then PTRACE_POKEDATA.
  * Text writes (breakpoint bytes, scratch pages, which are not writable):
  * pwrite(/proc/PID/mem) (forced access), falling back to PTRACE_POKEDATA
  * through a ptrace-stopped thread when the kernel refuses forced writes
@@ -20,12 +23,17 @@ struct mem {
 	int fd;            /* /proc/PID/mem, O_RDWR; -1 if it could not be opened */
 	int no_pvr;        /* process_vm_readv/writev unavailable */
 	int no_proc_write; /* forced writes through fd refused */
+	pid_t peek_tid;    /* fd < 0: a stopped thread for PEEK/POKEDATA */
 };
 
 /* Open the target's memory.  Returns 0 or a negative errno. */
 __attribute__((warn_unused_result))
 int mem_open(struct mem *m, pid_t pid);
 void mem_close(struct mem *m);
+
+/* Reads and writes go through PTRACE_PEEKDATA/POKEDATA: they work only
+ * while some thread of the process is in a ptrace-stop. */
+static inline int mem_through_ptrace(const struct mem *m) { return m->fd < 0 && m->no_pvr; }
 
 /* Read up to len bytes; returns the number read (short at the first
  * unreadable page) or a negative errno if nothing could be read. */

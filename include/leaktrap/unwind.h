@@ -16,7 +16,7 @@
 #include "leaktrap/arch.h"
 #include "leaktrap/mem.h"
 
-enum { UNWIND_COPY = 16384, UNWIND_MAX_DEPTH = 256 };
+enum { UNWIND_COPY = 16384, UNWIND_COPY_PEEK = 256, UNWIND_MAX_DEPTH = 256 };
 
 struct capture {
 	struct arch_regs regs;
