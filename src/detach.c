@@ -288,6 +288,8 @@ int session_detach(struct session *s)
 	int needs_page = 0, err = 0;
 	s->detaching = 1;
 	stop_all(s);
+	if (s->reach && !s->execd)
+		session_reach_scan(s);      /* before anything is restored */
 	struct thread *any = target_stopped_thread(&s->t);
 	if (any && !s->execd) {
 		err = probes_disarm(&s->t, any->tid);

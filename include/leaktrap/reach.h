@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* In memcheck's order (its Reachedness enum): the sort key of loss records. */
 enum reach_kind {
@@ -162,5 +163,42 @@ __attribute__((warn_unused_result))
 int reach_report_fill(struct reach_report *rr, const struct reach_graph *g,
 		      const struct reach_node *nodes, size_t n);
 void reach_report_release(struct reach_report *rr);
+
+/* ---- gathering from a stopped target (reach-scan.c) ------------------- */
+
+struct mem;
+struct ledger;
+
+/* The ranges freed while tracing: dead memory whose stale words are not
+ * roots.  Recorded only with --reachability. */
+struct reach_freed {
+	struct reach_range *v;
+	size_t n, cap;
+};
+/* addr is about to be freed: record its usable extent, read from its
+ * glibc chunk header (addr - 8).  mmap'ed chunks are unmapped by free
+ * and not recorded; an implausible header records nothing. */
+void reach_note_free(struct reach_freed *f, struct mem *m, uint64_t addr);
+/* Record [start, end) (a realloc's old block, whose header is gone). */
+void reach_note_range(struct reach_freed *f, uint64_t start, uint64_t end);
+void reach_freed_release(struct reach_freed *f);
+
+/* What a session with --reachability keeps (session.h: s->reach). */
+struct reach_state {
+	unsigned heuristics;
+	struct reach_freed freed;
+	struct reach_report rep;
+};
+
+/* Scan pid, every thread of which (tids) is in a ptrace-stop: the blocks
+ * of lg are the nodes; the roots are every readable+writable mapping
+ * (devices excepted) minus the blocks and the freed ranges, the stacks
+ * from sp minus the red zone, every register, the DTV of every thread.
+ * Only reads.  Fills rr (done = 1) and returns 0, or returns a negative
+ * errno (-ESRCH: the target went away; -ENOMEM) with rr->note set. */
+__attribute__((warn_unused_result))
+int reach_scan(pid_t pid, struct mem *m, const pid_t *tids, size_t n_tids,
+	       const struct ledger *lg, const struct reach_freed *freed,
+	       unsigned heuristics, struct reach_report *rr);
 
 #endif
