@@ -26,6 +26,11 @@ void session_reach_scan(struct session *s)
 		snprintf(rr->note, sizeof(rr->note), "out of memory for the reachability scan");
 		goto out;
 	}
+	if (s->execd) {
+		snprintf(rr->note, sizeof(rr->note),
+			 "the target called exec: the memory the blocks lived in is gone");
+		goto out;
+	}
 	unsigned it = 0;
 	for (struct thread *th; (th = target_next_thread(&s->t, &it));) {
 		if (th->zombie)

@@ -311,10 +311,12 @@ void report_drop_stack(struct report *rep, unsigned i)
 
 void report_select_kinds(struct report *rep, unsigned show_kinds, unsigned error_kinds)
 {
-	if (!report_has_reach(rep))
+	if (!rep->reach)
 		return;
 	rep->show_kinds = show_kinds;
 	rep->error_kinds = error_kinds;
+	if (!rep->reach->done)
+		return;
 	rep->error_bytes = rep->error_blocks = 0;
 	for (unsigned i = 0; i < rep->n_stacks; i++)
 		if (error_kinds & (1u << rep->stacks[i].kind)) {
