@@ -149,11 +149,11 @@ static struct json_object *stack_json(const struct report *rep, const struct rep
 	for (unsigned i = 0; i < rs->n_frames && *err == 0; i++)
 		append(frames, frame_json(&rs->frames[i], err), err);
 	add(o, "frames", frames, err);
-	if (report_has_reach(rep)) {
-		add(o, "kind", json_object_new_string(reach_kind_name(rs->kind)), err);
-		add(o, "indirect_bytes", new_u64(rs->indirect_bytes), err);
-		add(o, "record", new_u64(rs->record), err);
-	}
+	int reach = report_has_reach(rep);
+	add_opt(o, "kind", reach, reach ? json_object_new_string(reach_kind_name(rs->kind)) : NULL,
+		err);
+	add_opt(o, "indirect_bytes", reach, reach ? new_u64(rs->indirect_bytes) : NULL, err);
+	add_opt(o, "record", reach, reach ? new_u64(rs->record) : NULL, err);
 	return o;
 }
 
@@ -293,10 +293,10 @@ static struct json_object *report_json(const struct report *rep, int *err)
 	add(o, "leak_blocks", new_u64(rep->leak_blocks), err);
 	add(o, "suppressed", suppressed_json(rep, err), err);
 	add(o, "stacks", stacks_json(rep, err), err);
-	if (rep->reach)
-		add(o, "reachability", reachability_json(rep, err), err);
-	if (report_has_reach(rep))
-		add(o, "summary", summary_json(rep->reach, err), err);
+	add_opt(o, "reachability", !!rep->reach, rep->reach ? reachability_json(rep, err) : NULL,
+		err);
+	add_opt(o, "summary", report_has_reach(rep),
+		report_has_reach(rep) ? summary_json(rep->reach, err) : NULL, err);
 	return o;
 }
 

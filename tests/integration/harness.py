@@ -664,13 +664,14 @@ def validate_report(r, sort='bytes'):
          'an interval report without interval_s')
     keys = SORT_KEYS[sort]
     prev = None
-    records = 'summary' in r        # --reachability: memcheck's loss-record order
-    need(records == ('reachability' in r and r['reachability']['complete']),
-         'summary present exactly when reachability.complete')
+    records = r['summary'] is not None     # --reachability: memcheck's loss-record order
+    need(records == (r['reachability'] is not None and r['reachability']['complete']),
+         'summary exactly when reachability.complete')
     for i, s in enumerate(stacks):
         need(isinstance(s, dict) and _is_int(s.get('bytes')) and _is_int(s.get('blocks'))
              and s['blocks'] > 0, f'stacks[{i}] bytes/blocks')
-        need(records == ('kind' in s), f'stacks[{i}]: kind without summary or the reverse')
+        need(records == (s['kind'] is not None), f'stacks[{i}]: kind without summary or the '
+             'reverse')
         if records:
             key = (s['bytes'] + s['indirect_bytes'], LEAK_KINDS.index(s['kind']), s['blocks'])
             need(prev is None or key >= prev, f'loss records not in memcheck order at [{i}]: '
