@@ -46,12 +46,21 @@ struct reach_graph {
 	uint64_t lo, hi;
 	struct region *regions;
 	size_t n_regions;
+	uint16_t *rtab;            /* (addr - lo) >> REGION_SHIFT -> region + 1,
+	                            * 0: none */
+	uint64_t rspan;            /* entries in rtab */
+	const uint64_t **rbits;    /* region + 1 -> its bitmap; [0]: all zero */
+	uint32_t *bucket;          /* counting sort by (region, page) */
 	struct reach_range *ex;    /* excluded from roots: merged, sorted */
 	size_t n_ex;
 	uint64_t *off;             /* first word of each block in words[] */
 	uint64_t *words;
 	uint64_t *got;             /* content bytes copied per block */
 	uint8_t *root_start;       /* a root start pointer was recorded */
+	uint64_t *last_interior;   /* the last interior root value recorded */
+	uint64_t *cand, *tmp;      /* candidate root words of one batch */
+	uint32_t *ord;             /* and their (region, page) */
+	size_t cap_cand, n_cand;
 	struct hit *hits;
 	size_t n_hits, cap_hits;
 	struct reach_result *res;  /* sorted order */
@@ -213,6 +222,30 @@ static int build_regions(struct reach_graph *g)
 	return 0;
 }
 
+static const uint64_t zero_bits[REGION_PAGES / 64];
+
+/* The branch-free first step of a root word's lookup (scan_words). */
+static int build_rtab(struct reach_graph *g)
+{
+	if (!g->n)
+		return 0;
+	uint64_t base = g->lo >> REGION_SHIFT;
+	g->rspan = ((g->hi - 1) >> REGION_SHIFT) - base + 1;
+	if (g->n_regions >= UINT16_MAX)
+		return -ENOMEM;
+	g->rtab = calloc(g->rspan, sizeof(uint16_t));
+	g->rbits = malloc((g->n_regions + 1) * sizeof(*g->rbits));
+	if (!g->rtab || !g->rbits || g->n_regions > 4096)
+		return -ENOMEM;
+	g->rbits[0] = zero_bits;
+	for (size_t i = 0; i < g->n_regions; i++) {
+		g->rtab[g->regions[i].key - base] = (uint16_t)(i + 1);
+		g->rbits[i + 1] = g->regions[i].bits;
+	}
+	g->bucket = malloc((g->n_regions * REGION_PAGES + 1) * sizeof(uint32_t));
+	return g->bucket ? 0 : -ENOMEM;
+}
+
 static int build_exclusions(struct reach_graph *g, const struct reach_range *freed,
 			    size_t n_freed)
 {
@@ -257,11 +290,12 @@ int reach_graph_create(const struct reach_node *nodes, size_t n,
 	g->orig = malloc(m * sizeof(uint32_t));
 	g->rank = malloc(m * sizeof(uint32_t));
 	g->root_start = calloc(m, 1);
+	g->last_interior = calloc(m, sizeof(uint64_t));
 	g->pending = calloc(m, 1);
 	g->stack = malloc(m * sizeof(uint32_t));
 	g->res = calloc(m, sizeof(*g->res));
 	if (!g->start || !g->end || !g->size || !g->uend || !g->off || !g->got || !g->orig ||
-	    !g->rank || !g->root_start || !g->pending || !g->stack || !g->res)
+	    !g->rank || !g->root_start || !g->last_interior || !g->pending || !g->stack || !g->res)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
 		g->orig[i] = (uint32_t)i;
@@ -286,7 +320,7 @@ int reach_graph_create(const struct reach_node *nodes, size_t n,
 	for (size_t i = 0; i < n; i++)
 		if (g->end[i] > g->hi)
 			g->hi = g->end[i];
-	if (build_regions(g) < 0 || build_exclusions(g, freed, n_freed) < 0)
+	if (build_regions(g) < 0 || build_rtab(g) < 0 || build_exclusions(g, freed, n_freed) < 0)
 		goto fail;
 	*g_ret = g;
 	return 0;
@@ -307,6 +341,8 @@ void reach_graph_destroy(struct reach_graph *g)
 	free(g->start), free(g->end), free(g->size), free(g->uend);
 	free(g->off), free(g->got), free(g->words), free(g->orig), free(g->rank);
 	free(g->root_start), free(g->pending), free(g->stack), free(g->res);
+	free(g->last_interior), free(g->cand), free(g->tmp);
+	free(g->rtab), free(g->rbits), free(g->bucket), free(g->ord);
 	free(g->ex), free(g->hits);
 	free(g);
 }
@@ -378,28 +414,108 @@ static int add_hit(struct reach_graph *g, uint32_t idx, uint64_t val)
 	return 0;
 }
 
-static int root_value(struct reach_graph *g, uint64_t v)
+/* A root value v inside block k. */
+static int root_hit(struct reach_graph *g, size_t k, uint64_t v)
 {
-	long k = reach_lookup(g, v);
-	if (k < 0)
-		return 0;
 	if (v == g->start[k]) {
 		if (g->root_start[k])
 			return 0;
 		g->root_start[k] = 1;
+	} else {
+		if (g->last_interior[k] == v)
+			return 0;       /* the same pointer again decides nothing new */
+		g->last_interior[k] = v;
 	}
 	return add_hit(g, (uint32_t)k, v);
+}
+
+/*
+ * Root words in batches: each word that falls on a page some block covers
+ * is a candidate, kept with the ordinal of its page; a batch is put in
+ * page order by a counting sort and then looked up, so the lookups walk
+ * the block table forward instead of missing the cache on every word.
+ */
+enum { CAND_BATCH = 1 << 20 };
+
+static int grow_cand(struct reach_graph *g, size_t n)
+{
+	if (n <= g->cap_cand)
+		return 0;
+	uint64_t *c = realloc(g->cand, n * sizeof(*c));
+	if (c)
+		g->cand = c;
+	uint64_t *t = c ? realloc(g->tmp, n * sizeof(*t)) : NULL;
+	if (t)
+		g->tmp = t;
+	uint32_t *o = t ? realloc(g->ord, n * sizeof(*o)) : NULL;
+	if (o)
+		g->ord = o;
+	if (!c || !t || !o)
+		return -ENOMEM;
+	g->cap_cand = n;
+	return 0;
+}
+
+/* Match a batch of candidates against the blocks: a counting sort by
+ * page ordinal puts them in address order page by page, so the lookups
+ * walk the block table forward instead of jumping around it. */
+static int flush_candidates(struct reach_graph *g)
+{
+	size_t nc = g->n_cand;
+	g->n_cand = 0;
+	if (!nc)
+		return 0;
+	uint32_t *bucket = g->bucket;
+	size_t nb = g->n_regions * REGION_PAGES;
+	memset(bucket, 0, (nb + 1) * sizeof(*bucket));
+	for (size_t i = 0; i < nc; i++)
+		bucket[g->ord[i] + 1]++;
+	for (size_t j = 0; j < nb; j++)
+		bucket[j + 1] += bucket[j];
+	for (size_t i = 0; i < nc; i++)
+		g->tmp[bucket[g->ord[i]]++] = g->cand[i];
+	for (size_t i = 0; i < nc; i++) {
+		uint64_t v = g->tmp[i];
+		long k = reach_lookup(g, v);
+		int err = k >= 0 ? root_hit(g, (size_t)k, v) : 0;
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 static int scan_words(struct reach_graph *g, const uint64_t *w, size_t n)
 {
 	g->root_words += n;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t v = w[i];
-		if (v < g->lo || v >= g->hi)
-			continue;
-		int err = root_value(g, v);
-		if (err)
+	if (!g->n)
+		return 0;
+	int err = grow_cand(g, CAND_BATCH);
+	if (err)
+		return err;
+	/* a word is a candidate if it falls on a page some block covers:
+	 * one predictable range check, then no branch */
+	const uint64_t base = (g->lo >> REGION_SHIFT) << REGION_SHIFT, span = g->rspan;
+	const uint16_t *rtab = g->rtab;
+	const uint64_t *const *rbits = g->rbits;
+	uint64_t *cand = g->cand;
+	uint32_t *ord = g->ord;
+	const uint64_t lo = g->lo, range = g->hi - g->lo;
+	while (n) {
+		size_t nc = g->n_cand, m = CAND_BATCH - nc < n ? CAND_BATCH - nc : n;
+		for (size_t i = 0; i < m; i++) {
+			uint64_t v = w[i], top = (v - base) >> REGION_SHIFT;
+			if (v - lo >= range)
+				continue;       /* most words: a predictable branch */
+			uint64_t in = top < span;
+			unsigned r1 = rtab[top * in] & (unsigned)-(int)in;
+			uint64_t p = (v >> PAGE_SHIFT) & (REGION_PAGES - 1);
+			cand[nc] = v;
+			ord[nc] = (uint32_t)((r1 - 1) << (REGION_SHIFT - PAGE_SHIFT) | p);
+			nc += (rbits[r1][p / 64] >> (p % 64)) & 1;
+		}
+		g->n_cand = nc;
+		w += m, n -= m;
+		if (g->n_cand == CAND_BATCH && (err = flush_candidates(g)))
 			return err;
 	}
 	return 0;
@@ -567,6 +683,9 @@ int reach_classify(struct reach_graph *g, const struct reach_env *env, unsigned 
 {
 	g->env = env;
 	g->heur = heuristics;
+	int err = flush_candidates(g);
+	if (err)
+		return err;
 	load_missing(g);
 	for (size_t i = 0; i < g->n_hits; i++) {
 		const struct hit *h = &g->hits[i];

@@ -10,13 +10,23 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "leaktrap/error.h"
 #include "leaktrap/reach.h"
 #include "leaktrap/session.h"
 
+static double cpu_now(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 void session_reach_scan(struct session *s)
 {
+	double c0 = cpu_now();
 	struct reach_state *rs = s->reach;
 	struct reach_report *rr = &rs->rep;
 	double t0 = session_now();
@@ -54,6 +64,7 @@ void session_reach_scan(struct session *s)
 			 session_now() - t0);
 out:
 	rr->stop_s = session_now() - t0;
+	rr->cpu_s = cpu_now() - c0;
 	if (!rr->done)
 		lt_warn("%s; the report lists the blocks not freed without reachability",
 			rr->note);

@@ -258,6 +258,7 @@ static struct json_object *reachability_json(const struct report *rep, int *err)
 	add(o, "complete", json_object_new_boolean(rr->done), err);
 	add_opt(o, "note", rr->note[0] != 0, new_str_or_null(rr->note[0] ? rr->note : NULL), err);
 	add(o, "stop_s", new_seconds(rr->stop_s), err);
+	add(o, "cpu_s", new_seconds(rr->cpu_s), err);
 	add(o, "scanned_bytes", new_u64(rr->scanned_bytes), err);
 	add(o, "threads", new_u64(rr->n_threads), err);
 	add(o, "records", new_u64(rep->n_records), err);

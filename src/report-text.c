@@ -168,8 +168,9 @@ static void write_reach_header(const struct report *rep, FILE *out)
 		return;
 	}
 	fprintf(out, "leaktrap: reachability: target stopped %.3f s to scan %.1f MiB "
-		"(%" PRIu64 " %s)\n", rr->stop_s, (double)rr->scanned_bytes / (1 << 20),
-		rr->n_threads, plural(rr->n_threads, "thread", "threads"));
+		"(%" PRIu64 " %s; %.3f s of CPU)\n", rr->stop_s,
+		(double)rr->scanned_bytes / (1 << 20), rr->n_threads,
+		plural(rr->n_threads, "thread", "threads"), rr->cpu_s);
 }
 
 /* memcheck's LEAK SUMMARY, after the records. */

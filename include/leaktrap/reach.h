@@ -148,6 +148,7 @@ struct reach_report {
 	int done;               /* the scan finished: entries are valid */
 	char note[200];         /* why not, or "" */
 	double stop_s;          /* how long the target was stopped for it */
+	double cpu_s;           /* leaktrap's CPU time in it (user + system) */
 	uint64_t scanned_bytes; /* root and block memory read */
 	uint64_t n_threads;     /* threads whose registers and stack counted */
 	struct reach_entry *entries;
