@@ -326,8 +326,37 @@ static void test_index(void)
 	free(nodes);
 }
 
+/* More root words than one batch of candidates (1M): the batch is matched
+ * mid-feed and the rest at classification. */
+static void test_batches(void)
+{
+	enum { W = (1 << 20) + 4096 };
+	struct image im = { 0 };
+	for (unsigned i = 0; i < 10; i++)
+		add(&im, 16);
+	uint64_t *w = calloc(W, sizeof(*w));
+	if (!TEST_ASSERT(w))
+		return;
+	for (size_t i = 0; i < W; i += 3)
+		w[i] = blk(7);                  /* the same start, over and over */
+	w[12345] = blk(3) + 8;                  /* first batch: interior */
+	w[W - 2] = blk(9);                      /* last batch */
+	struct reach_graph *g = NULL;
+	if (TEST_ASSERT(reach_graph_create(im.nodes, im.n, NULL, 0, &g) == 0)) {
+		TEST_ASSERT(reach_feed_roots(g, ROOTS, w, W * sizeof(*w)) == 0);
+		TEST_ASSERT(reach_classify(g, NULL, REACH_H_ALL) == 0);
+		TEST_ASSERT_EQ_U64(reach_root_words(g), W);
+		for (unsigned i = 0; i < 10; i++)
+			TEST_ASSERT_EQ_U64(kind(g, i), i == 7 || i == 9 ? REACH_REACHABLE :
+					   i == 3 ? REACH_POSSIBLE : REACH_DEFINITE);
+	}
+	reach_graph_destroy(g);
+	free(w);
+}
+
 int main(void)
 {
+	test_batches();
 	test_nine_cases();
 	test_cycle_and_tree();
 	test_exclusions();
