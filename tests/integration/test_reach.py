@@ -194,6 +194,13 @@ def heuristics(t):
     for site, heur, blocks, nbytes in cases:
         h.check_eq(r['summary']['heuristics'][heur], {'bytes': nbytes, 'blocks': blocks},
                    f'summary.heuristics.{heur}')
+    r, _, _ = t.launch_report(['--reachability', *ALL], 'reach_cpp', name='cpp-launch.json')
+    got, other = records(r, sites)
+    h.check_eq(got, want, 'launch: every case reachable')
+    h.check(all(s['kind'] == 'reachable' for s in other), 'launch: and everything else')
+    for site, heur, blocks, nbytes in cases:
+        h.check_eq(r['summary']['heuristics'][heur], {'bytes': nbytes, 'blocks': blocks},
+                   f'launch: summary.heuristics.{heur}')
     r, _, _ = t.launch_report(['--reachability', *ALL, '--leak-check-heuristics', 'none'],
                               'reach_cpp', name='cpp-none.json')
     got, _ = records(r, sites)
