@@ -177,11 +177,12 @@ static int read_range(struct scan *sc, size_t mi, uint64_t a, uint64_t e)
 	return 0;
 }
 
-/* Only the pages ever touched (present or swapped out). */
+/* Only the pages the target ever touched (present or swapped out): a
+ * page it never mapped holds zeros, or a file's contents it never wrote
+ * to (reading those would fault in a whole sparse file mapping). */
 static int read_mapping(struct scan *sc, size_t mi, uint64_t a, uint64_t e)
 {
-	const struct map_entry *me = &sc->maps.v[mi];
-	if (sc->pagemap < 0 || (me->prot & MAP_SHARED_))
+	if (sc->pagemap < 0)
 		return read_range(sc, mi, a, e);
 	static uint64_t pm[PM_BATCH];
 	uint64_t pa = a & ~(uint64_t)(PAGE - 1);
