@@ -377,7 +377,8 @@ long reach_lookup(const struct reach_graph *g, uint64_t a)
 
 /* ---- feeding ----------------------------------------------------------- */
 
-int reach_feed_contents(struct reach_graph *g, uint64_t base, const void *buf, size_t len)
+/* Copy (buf) or account as zeros (!buf) the block contents in a range. */
+static void contents(struct reach_graph *g, uint64_t base, const void *buf, size_t len)
 {
 	uint64_t lim = base + len;
 	/* blocks are disjoint, so their ends are sorted too */
@@ -394,11 +395,22 @@ int reach_feed_contents(struct reach_graph *g, uint64_t base, const void *buf, s
 		uint64_t s = cs > base ? cs : base, e = ce < lim ? ce : lim;
 		if (s >= e)
 			continue;
-		memcpy((char *)(g->words + g->off[i]) + (s - cs), (const char *)buf + (s - base),
-		       e - s);
-		g->got[i] += e - s;
+		if (buf)
+			memcpy((char *)(g->words + g->off[i]) + (s - cs),
+			       (const char *)buf + (s - base), e - s);
+		g->got[i] += e - s;     /* (words[] starts zeroed) */
 	}
+}
+
+int reach_feed_contents(struct reach_graph *g, uint64_t base, const void *buf, size_t len)
+{
+	contents(g, base, buf, len);
 	return 0;
+}
+
+void reach_feed_untouched(struct reach_graph *g, uint64_t base, size_t len)
+{
+	contents(g, base, NULL, len);
 }
 
 static int add_hit(struct reach_graph *g, uint32_t idx, uint64_t val)

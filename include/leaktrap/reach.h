@@ -110,6 +110,9 @@ long reach_lookup(const struct reach_graph *g, uint64_t addr);
  * Call for every chunk of memory read, root or not.  Returns 0 or -ENOMEM. */
 __attribute__((warn_unused_result))
 int reach_feed_contents(struct reach_graph *g, uint64_t base, const void *buf, size_t len);
+/* [base, base + len) was never touched (pagemap): the blocks in it hold
+ * zeros there; nothing is read. */
+void reach_feed_untouched(struct reach_graph *g, uint64_t base, size_t len);
 /* Root memory [base, base + len): its aligned words, minus the blocks'
  * usable extents and the freed ranges, are roots.  Returns 0 or -ENOMEM. */
 __attribute__((warn_unused_result))
