@@ -354,8 +354,42 @@ static void test_batches(void)
 	free(w);
 }
 
+/* Contents never fed are read through env->read, unless the range was
+ * reported untouched (zeros, nothing read). */
+static unsigned reads;
+static int read_cb(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	(void)arg;
+	reads++;
+	memset(buf, 0, len);
+	if (addr == blk(0))
+		((uint64_t *)buf)[1] = blk(1);  /* block 0 holds block 1 */
+	return 0;
+}
+
+static void test_missing_contents(void)
+{
+	struct image im = { 0 };
+	add(&im, 16), add(&im, 16), add(&im, 16);
+	uint64_t root = blk(0) | 0, pad = 0;
+	struct reach_graph *g = NULL;
+	if (!TEST_ASSERT(reach_graph_create(im.nodes, im.n, NULL, 0, &g) == 0))
+		return;
+	reach_feed_untouched(g, blk(2), 32);    /* block 2: never touched */
+	TEST_ASSERT(reach_feed_values(g, &root, 1) == 0);
+	TEST_ASSERT(reach_feed_values(g, &pad, 1) == 0);
+	struct reach_env env = { .read = read_cb };
+	TEST_ASSERT(reach_classify(g, &env, REACH_H_ALL) == 0);
+	TEST_ASSERT_EQ_U64(reads, 2);           /* blocks 0 and 1, not 2 */
+	TEST_ASSERT_EQ_U64(kind(g, 0), REACH_REACHABLE);
+	TEST_ASSERT_EQ_U64(kind(g, 1), REACH_REACHABLE);
+	TEST_ASSERT_EQ_U64(kind(g, 2), REACH_DEFINITE);
+	reach_graph_destroy(g);
+}
+
 int main(void)
 {
+	test_missing_contents();
 	test_batches();
 	test_nine_cases();
 	test_cycle_and_tree();
