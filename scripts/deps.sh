@@ -3,7 +3,7 @@
 # Install what leaktrap needs to build and test on Debian 12 (as root, or
 # through sudo).  Does nothing when everything is already there.
 set -eu
-pkgs="gcc binutils meson ninja-build pkg-config python3 libdw-dev libelf-dev
+pkgs="gcc g++ binutils meson ninja-build pkg-config python3 libdw-dev libelf-dev
 libunwind-dev zlib1g-dev libcapstone-dev libjson-c-dev util-linux
 valgrind strace clang libclang-rt-14-dev"
 missing=""

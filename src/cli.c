@@ -17,6 +17,7 @@
 #include "config.h"
 #include "leaktrap/cli.h"
 #include "leaktrap/error.h"
+#include "leaktrap/reach.h"
 #include "leaktrap/unwind.h"
 
 void cli_usage(FILE *out)
@@ -52,6 +53,19 @@ void cli_usage(FILE *out)
 "  -Z, --max-size SIZE      only blocks of at most SIZE bytes\n"
 "  -a, --show-addresses     list each block: address, size, age\n"
 "      --no-demangle        keep C++ names mangled\n"
+"\n"
+"Reachability (valgrind memcheck's leak kinds, for a process attached to):\n"
+"      --reachability       at the end, with the target stopped, scan its\n"
+"                           memory and registers for pointers and classify\n"
+"                           each block: definitely/indirectly/possibly lost,\n"
+"                           still reachable (LEAK SUMMARY, loss records)\n"
+"      --show-leak-kinds K  kinds listed: definite,indirect,possible,reachable\n"
+"                           all, none (default: definite,possible)\n"
+"      --errors-for-leak-kinds K  kinds that trip --error-exitcode (same\n"
+"                           spellings, default: definite,possible)\n"
+"      --leak-check-heuristics H  interior pointers that count as start\n"
+"                           pointers: stdstring,length64,newarray,\n"
+"                           multipleinheritance, all (default), none\n"
 "\n"
 "Symbols:\n"
 "      --debuginfo-dir DIR  also look for separate debug information in DIR\n"
@@ -92,7 +106,8 @@ void cli_usage(FILE *out)
 "  leaktrap -- ./app --serve       # run ./app traced, report at its exit\n"
 "  leaktrap -p 4242 -d 5 -f json -o leaks.json   # machine-readable report\n"
 "  leaktrap --error-exitcode 42 --suppressions ci.supp -- ./unit-tests\n"
-"                                  # CI: fail the job on a new leak\n",
+"                                  # CI: fail the job on a new leak\n"
+"  leaktrap -p 4242 -d 30 --reachability   # what nothing points to any more\n",
 	out);
 }
 
@@ -168,7 +183,8 @@ static int bad(const char *opt, const char *arg)
 enum {
 	OPT_DEPTH = 256, OPT_SORT, OPT_OLDER_THAN, OPT_NO_DEMANGLE, OPT_ERROR_EXITCODE,
 	OPT_FAIL_OVER, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS, OPT_GEN_SUPPRESSIONS,
-	OPT_BASELINE, OPT_DEBUGINFO_DIR,
+	OPT_BASELINE, OPT_DEBUGINFO_DIR, OPT_REACHABILITY, OPT_SHOW_KINDS, OPT_ERROR_KINDS,
+	OPT_HEURISTICS,
 };
 
 static const struct option longopts[] = {
@@ -193,6 +209,10 @@ static const struct option longopts[] = {
 	{ "gen-suppressions", no_argument, NULL, OPT_GEN_SUPPRESSIONS },
 	{ "baseline", required_argument, NULL, OPT_BASELINE },
 	{ "debuginfo-dir", required_argument, NULL, OPT_DEBUGINFO_DIR },
+	{ "reachability", no_argument, NULL, OPT_REACHABILITY },
+	{ "show-leak-kinds", required_argument, NULL, OPT_SHOW_KINDS },
+	{ "errors-for-leak-kinds", required_argument, NULL, OPT_ERROR_KINDS },
+	{ "leak-check-heuristics", required_argument, NULL, OPT_HEURISTICS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -242,6 +262,9 @@ static int parse_value(int c, const char *arg, struct cli_options *o)
 	case 'Z': err = cli_parse_size(arg, &o->report.max_size); break;
 	case OPT_ERROR_EXITCODE: err = cli_parse_uint(arg, 1, 255, &v); o->error_exitcode = (int)v; break;
 	case OPT_FAIL_OVER: err = cli_parse_size(arg, &o->fail_over); o->have_fail_over = 1; break;
+	case OPT_SHOW_KINDS: err = reach_parse_kinds(arg, &o->show_kinds); o->have_kinds = 1; break;
+	case OPT_ERROR_KINDS: err = reach_parse_kinds(arg, &o->error_kinds); o->have_kinds = 1; break;
+	case OPT_HEURISTICS: err = reach_parse_heuristics(arg, &o->heuristics); o->have_kinds = 1; break;
 	default: return -ENOENT;
 	}
 	return err ? bad(name_of(c), arg) : 0;
@@ -260,6 +283,7 @@ static int parse_one(int c, const char *arg, struct cli_options *o)
 	case OPT_PRINT_SUPPRESSIONS: o->print_suppressions = 1; return 0;
 	case OPT_GEN_SUPPRESSIONS: o->gen_suppressions = 1; return 0;
 	case OPT_BASELINE: o->baseline = arg; return 0;
+	case OPT_REACHABILITY: o->reachability = 1; return 0;
 	case OPT_SUPPRESSIONS:
 		if (o->n_suppressions == CLI_MAX_SUPPRESSIONS)
 			return bad("--suppressions", "(too many files)");
@@ -306,6 +330,9 @@ static int check_options(struct cli_options *o)
 		return usage_error("--count needs --interval");
 	if (o->report.max_size && o->report.max_size < o->report.min_size)
 		return usage_error("--max-size is smaller than --min-size");
+	if (o->have_kinds && !o->reachability)
+		return usage_error("--show-leak-kinds, --errors-for-leak-kinds and "
+				   "--leak-check-heuristics need --reachability");
 	if (o->have_fail_over && o->error_exitcode < 0)
 		o->error_exitcode = 23;     /* LeakSanitizer's */
 	o->report.older_than_ns = (uint64_t)(o->older_than * 1e9);
@@ -317,6 +344,8 @@ int cli_parse(int argc, char **argv, struct cli_options *o)
 	int c, rc;
 	memset(o, 0, sizeof(*o));
 	o->top = 10, o->depth = 32, o->demangle = 1, o->error_exitcode = -1;
+	o->heuristics = REACH_H_ALL;
+	o->show_kinds = o->error_kinds = REACH_MASK_DEFAULT;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+p:d:i:c:T:f:o:z:Z:avhV", longopts, NULL)) != -1) {
 		if (c == 'h') {

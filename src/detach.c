@@ -252,10 +252,22 @@ static int fix_thread(struct session *s, struct thread *th)
 
 /* ---- the scratch pages ------------------------------------------------- */
 
+/* Every thread is past its exit event: the address space goes away. */
+static int all_exiting(const struct session *s)
+{
+	unsigned it = 0;
+	for (struct thread *th; (th = target_next_thread(&s->t, &it));)
+		if (!th->exiting && !th->zombie)
+			return 0;
+	return 1;
+}
+
 static void unmap_scratch(struct session *s, int needed)
 {
 	struct thread *th = inject_pick_thread(&s->t);
 	if (!s->t.n_scratch)
+		return;
+	if (!th && all_exiting(s))
 		return;
 	if (!th) {
 		lt_warn("left leaktrap's scratch page mapped in pid %d: no thread is in a "
@@ -289,6 +301,8 @@ int session_detach(struct session *s)
 	int needs_page = 0, err = 0;
 	s->detaching = 1;
 	stop_all(s);
+	if (s->reach)
+		session_reach_scan(s);      /* before anything is restored */
 	struct thread *any = target_stopped_thread(&s->t);
 	if (any && !s->execd) {
 		err = probes_disarm(&s->t, any->tid);

@@ -12,6 +12,7 @@
 #include "leaktrap/compat.h"
 #include "leaktrap/error.h"
 #include "leaktrap/modules.h"
+#include "leaktrap/reach.h"
 #include "leaktrap/reporting.h"
 #include "leaktrap/session.h"
 
@@ -59,8 +60,15 @@ int main(int argc, char **argv)
 		return LT_EXIT_ERROR;
 	}
 	sigprocmask(SIG_SETMASK, NULL, &s.orig_mask);
+	static struct reach_state reach;
+	if (o.reachability) {
+		reach.heuristics = reach.rep.heuristics = o.heuristics;
+		s.reach = &reach;
+	}
 	rc = run(&s, &o, r);
 	session_release(&s);
+	reach_freed_release(&reach.freed);
+	reach_report_release(&reach.rep);
 	reporter_destroy(r);
 	return rc;
 }

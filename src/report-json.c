@@ -181,7 +181,8 @@ static struct json_object *addresses_json(const struct report_stack *rs, int *er
 	return a;
 }
 
-static struct json_object *stack_json(const struct report_stack *rs, int *err)
+static struct json_object *stack_json(const struct report *rep, const struct report_stack *rs,
+				      int *err)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *frames = json_object_new_array();
@@ -200,6 +201,11 @@ static struct json_object *stack_json(const struct report_stack *rs, int *err)
 	for (unsigned i = 0; i < rs->n_frames && *err == 0; i++)
 		append(frames, frame_json(&rs->frames[i], err), err);
 	add(o, "frames", frames, err);
+	int reach = report_has_reach(rep);
+	add_opt(o, "kind", reach, reach ? json_object_new_string(reach_kind_name(rs->kind)) : NULL,
+		err);
+	add_opt(o, "indirect_bytes", reach, reach ? new_u64(rs->indirect_bytes) : NULL, err);
+	add_opt(o, "record", reach, reach ? new_u64(rs->record) : NULL, err);
 	return o;
 }
 
@@ -228,7 +234,7 @@ static struct json_object *stacks_json(const struct report *rep, int *err)
 		return NULL;
 	}
 	for (unsigned i = 0; i < rep->n_stacks && *err == 0; i++)
-		append(arr, stack_json(&rep->stacks[i], err), err);
+		append(arr, stack_json(rep, &rep->stacks[i], err), err);
 	return arr;
 }
 
@@ -242,6 +248,77 @@ static struct json_object *suppressed_json(const struct report *rep, int *err)
 	add(o, "stacks", new_u64(rep->suppressed_stacks), err);
 	add(o, "bytes", new_u64(rep->suppressed_bytes), err);
 	add(o, "blocks", new_u64(rep->suppressed_blocks), err);
+	return o;
+}
+
+static struct json_object *bytes_blocks(uint64_t bytes, uint64_t blocks, int *err)
+{
+	struct json_object *o = json_object_new_object();
+	if (!o) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	add(o, "bytes", new_u64(bytes), err);
+	add(o, "blocks", new_u64(blocks), err);
+	return o;
+}
+
+/* The names of the bits of mask (kinds or heuristics). */
+static struct json_object *names_json(unsigned mask, unsigned n,
+				      const char *(*name)(unsigned), int *err)
+{
+	struct json_object *a = new_array(err);
+	for (unsigned i = 0; a && i < n; i++)
+		if (mask & (1u << i))
+			append(a, json_object_new_string(name(i)), err);
+	return a;
+}
+
+static const char *kind_name(unsigned k) { return reach_kind_name((enum reach_kind)k); }
+static const char *heur_name(unsigned h) { return reach_heuristic_name((enum reach_heuristic)h); }
+
+/* "summary": bytes and blocks per kind (all blocks the scan classified),
+ * and the reachable ones found through each heuristic. */
+static struct json_object *summary_json(const struct reach_report *rr, int *err)
+{
+	struct json_object *o = json_object_new_object(), *h = json_object_new_object();
+	if (!o || !h) {
+		json_object_put(o);
+		json_object_put(h);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	for (unsigned k = 0; k < REACH_KINDS; k++)
+		add(o, kind_name(k), bytes_blocks(rr->sum.bytes[k], rr->sum.blocks[k], err), err);
+	for (unsigned i = 1; i < REACH_HEURISTICS; i++)
+		if (rr->heuristics & (1u << i))
+			add(h, heur_name(i), bytes_blocks(rr->sum.h_bytes[i], rr->sum.h_blocks[i],
+							  err), err);
+	add(o, "heuristics", h, err);
+	return o;
+}
+
+/* "reachability": how the scan went (present with --reachability). */
+static struct json_object *reachability_json(const struct report *rep, int *err)
+{
+	const struct reach_report *rr = rep->reach;
+	struct json_object *o = json_object_new_object();
+	if (!o) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	add(o, "complete", json_object_new_boolean(rr->done), err);
+	add_opt(o, "note", rr->note[0] != 0, new_str_or_null(rr->note[0] ? rr->note : NULL), err);
+	add(o, "stop_s", new_seconds(rr->stop_s), err);
+	add(o, "cpu_s", new_seconds(rr->cpu_s), err);
+	add(o, "scanned_bytes", new_u64(rr->scanned_bytes), err);
+	add(o, "threads", new_u64(rr->n_threads), err);
+	add(o, "records", new_u64(rep->n_records), err);
+	add(o, "show_kinds", names_json(rep->show_kinds, REACH_KINDS, kind_name, err), err);
+	add(o, "error_kinds", names_json(rep->error_kinds, REACH_KINDS, kind_name, err), err);
+	add(o, "error_bytes", new_u64(rep->error_bytes), err);
+	add(o, "error_blocks", new_u64(rep->error_blocks), err);
+	add(o, "heuristics", names_json(rr->heuristics, REACH_HEURISTICS, heur_name, err), err);
 	return o;
 }
 
@@ -269,6 +346,10 @@ static struct json_object *report_json(const struct report *rep, int *err)
 	add(o, "leak_blocks", new_u64(rep->leak_blocks), err);
 	add(o, "suppressed", suppressed_json(rep, err), err);
 	add(o, "stacks", stacks_json(rep, err), err);
+	add_opt(o, "reachability", !!rep->reach, rep->reach ? reachability_json(rep, err) : NULL,
+		err);
+	add_opt(o, "summary", report_has_reach(rep),
+		report_has_reach(rep) ? summary_json(rep->reach, err) : NULL, err);
 	return o;
 }
 

@@ -110,11 +110,48 @@ static void write_frame(const struct report_frame *f, FILE *out)
 	fputs("]\n", out);
 }
 
-static void write_stack(const struct report_stack *rs, FILE *out)
+/* valgrind's numbers: 1,234,567 */
+static const char *commas(uint64_t v, char *buf)
 {
-	fprintf(out, "\n%" PRIu64 " %s in %" PRIu64 " %s from stack\n",
-		rs->bytes, plural(rs->bytes, "byte", "bytes"), rs->blocks,
-		plural(rs->blocks, "allocation", "allocations"));
+	char tmp[32];
+	int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v), j = 0;
+	for (int i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			buf[j++] = ',';
+		buf[j++] = tmp[i];
+	}
+	buf[j] = 0;
+	return buf;
+}
+
+static const char *const kind_phrase[REACH_KINDS] = {
+	"definitely lost", "indirectly lost", "possibly lost", "still reachable"
+};
+
+/* memcheck's loss record line */
+static void write_record_head(const struct report *rep, const struct report_stack *rs,
+			      FILE *out)
+{
+	char a[32], b[32], c[32], d[32];
+	if (rs->kind == REACH_DEFINITE && rs->indirect_bytes)
+		fprintf(out, "\n%s (%s direct, %s indirect) bytes in %s blocks are %s in "
+			"loss record %u of %u\n", commas(rs->bytes + rs->indirect_bytes, a),
+			commas(rs->bytes, b), commas(rs->indirect_bytes, c),
+			commas(rs->blocks, d), kind_phrase[rs->kind], rs->record, rep->n_records);
+	else
+		fprintf(out, "\n%s bytes in %s blocks are %s in loss record %u of %u\n",
+			commas(rs->bytes, a), commas(rs->blocks, b),
+			kind_phrase[rs->kind & 3], rs->record, rep->n_records);
+}
+
+static void write_stack(const struct report *rep, const struct report_stack *rs, FILE *out)
+{
+	if (report_has_reach(rep))
+		write_record_head(rep, rs, out);
+	else
+		fprintf(out, "\n%" PRIu64 " %s in %" PRIu64 " %s from stack\n",
+			rs->bytes, plural(rs->bytes, "byte", "bytes"), rs->blocks,
+			plural(rs->blocks, "allocation", "allocations"));
 	write_list(rs, out);
 	for (unsigned i = 0; i < rs->n_frames; i++)
 		write_frame(&rs->frames[i], out);
@@ -134,12 +171,67 @@ static void write_trailer(const struct report *rep, FILE *out)
 	fputc('\n', out);
 }
 
+/* The scan's note and stop time, before the records. */
+static void write_reach_header(const struct report *rep, FILE *out)
+{
+	const struct reach_report *rr = rep->reach;
+	if (!rr)
+		return;
+	if (!rr->done) {
+		fprintf(out, "leaktrap: no reachability: %s; blocks not freed are listed as "
+			"before\n", rr->note[0] ? rr->note : "the scan did not run");
+		return;
+	}
+	fprintf(out, "leaktrap: reachability: target stopped %.3f s to scan %.1f MiB "
+		"(%" PRIu64 " %s; %.3f s of CPU)\n", rr->stop_s,
+		(double)rr->scanned_bytes / (1 << 20), rr->n_threads,
+		plural(rr->n_threads, "thread", "threads"), rr->cpu_s);
+}
+
+/* memcheck's LEAK SUMMARY, after the records. */
+static void write_summary(const struct report *rep, FILE *out)
+{
+	const struct reach_report *rr = rep->reach;
+	const struct reach_summary *s = &rr->sum;
+	char a[32], b[32];
+	static const char *const label[REACH_KINDS] = {
+		"   definitely lost", "   indirectly lost", "     possibly lost",
+		"   still reachable"
+	};
+	fputs("\nLEAK SUMMARY:\n", out);
+	for (unsigned k = 0; k < REACH_KINDS; k++) {
+		fprintf(out, "%s: %s bytes in %s blocks\n", label[k], commas(s->bytes[k], a),
+			commas(s->blocks[k], b));
+		if (k != REACH_REACHABLE)
+			continue;
+		int any = 0;
+		for (unsigned h = 1; h < REACH_HEURISTICS; h++)
+			any |= s->h_blocks[h] != 0;
+		if (!any)
+			continue;
+		fputs("                      of which reachable via heuristic:\n", out);
+		for (unsigned h = 1; h < REACH_HEURISTICS; h++)
+			if (s->h_blocks[h])
+				fprintf(out, "                        %-19s: %s bytes in %s blocks\n",
+					reach_heuristic_name(h), commas(s->h_bytes[h], a),
+					commas(s->h_blocks[h], b));
+	}
+	fprintf(out, "        suppressed: %s bytes in %s blocks\n",
+		commas(rep->suppressed_bytes, a), commas(rep->suppressed_blocks, b));
+	if (!(rep->show_kinds & (1u << REACH_REACHABLE)) && s->blocks[REACH_REACHABLE])
+		fputs("Reachable blocks (those to which a pointer was found) are not shown.\n"
+		      "To see them, rerun with: --reachability --show-leak-kinds=all\n", out);
+}
+
 int report_write_text(const struct report *rep, FILE *out)
 {
 	write_header(rep, out);
+	write_reach_header(rep, out);
 	for (unsigned i = 0; i < rep->n_stacks; i++)
-		write_stack(&rep->stacks[i], out);
+		write_stack(rep, &rep->stacks[i], out);
 	write_trailer(rep, out);
+	if (report_has_reach(rep))
+		write_summary(rep, out);
 	if (fflush(out) != 0 || ferror(out))
 		return -EIO;
 	return 0;

@@ -22,8 +22,10 @@
 #include "leaktrap/report.h"
 
 struct sums {
-	struct report_stack *by_id;  /* n_ids + 1 (the last: unknown ids) */
+	struct report_stack *by_id;  /* (n_ids + 1) * kinds (the last: unknown
+	                              * ids); with reach, id * 4 + kind */
 	uint32_t n_ids;
+	unsigned kinds;              /* 1, or REACH_KINDS with reach */
 	const struct report_options *opts;
 	int err;
 };
@@ -39,9 +41,29 @@ static int wanted(const struct ledger_block *b, const struct report_options *o)
 	       age_of(b, o) >= o->older_than_ns;
 }
 
+static const struct reach_report *reach_of(const struct report_options *o)
+{
+	return o->reach && o->reach->done ? o->reach : NULL;
+}
+
+static unsigned kind_of(const struct ledger_block *b, const struct report_options *o)
+{
+	const struct reach_report *rr = reach_of(o);
+	const struct reach_result *r = rr ? reach_report_find(rr, b->addr) : NULL;
+	return !rr ? 0 : r ? r->kind : REACH_REACHABLE;
+}
+
+static uint64_t indirect_of(const struct ledger_block *b, const struct report_options *o)
+{
+	const struct reach_report *rr = reach_of(o);
+	const struct reach_result *r = rr ? reach_report_find(rr, b->addr) : NULL;
+	return r && r->kind == REACH_DEFINITE ? r->indirect : 0;
+}
+
 static uint32_t index_of(const struct sums *s, const struct ledger_block *b)
 {
-	return b->stack_id < s->n_ids ? b->stack_id : s->n_ids;
+	uint32_t id = b->stack_id < s->n_ids ? b->stack_id : s->n_ids;
+	return id * s->kinds + kind_of(b, s->opts);
 }
 
 static int sum_block(const struct ledger_block *b, void *arg)
@@ -52,6 +74,7 @@ static int sum_block(const struct ledger_block *b, void *arg)
 	struct report_stack *rs = &s->by_id[index_of(s, b)];
 	uint64_t age = age_of(b, s->opts);
 	rs->bytes += b->size;
+	rs->indirect_bytes += indirect_of(b, s->opts);
 	rs->blocks++;
 	if (age > rs->oldest_ns)
 		rs->oldest_ns = age;
@@ -59,6 +82,21 @@ static int sum_block(const struct ledger_block *b, void *arg)
 }
 
 static enum report_sort sort_key;   /* qsort has no context argument */
+
+/* mc_leakcheck.c cmp_LossRecords: total bytes, kind (definite first),
+ * blocks, ascending; then the stack id. */
+static int cmp_record(const void *pa, const void *pb)
+{
+	const struct report_stack *a = pa, *b = pb;
+	uint64_t ta = a->bytes + a->indirect_bytes, tb = b->bytes + b->indirect_bytes;
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if (a->blocks != b->blocks)
+		return a->blocks < b->blocks ? -1 : 1;
+	return a->stack_id < b->stack_id ? -1 : a->stack_id > b->stack_id;
+}
 
 static int cmp_u64_desc(uint64_t a, uint64_t b)
 {
@@ -86,11 +124,13 @@ static unsigned compact(struct sums *s)
 {
 	unsigned n = 0;
 
-	for (uint32_t i = 0; i <= s->n_ids; i++) {
+	for (uint32_t i = 0; i < (s->n_ids + 1) * s->kinds; i++) {
 		if (s->by_id[i].blocks == 0)
 			continue;
+		uint32_t id = i / s->kinds;
 		s->by_id[n] = s->by_id[i];
-		s->by_id[n].stack_id = i < s->n_ids ? i : UINT32_MAX;
+		s->by_id[n].stack_id = id < s->n_ids ? id : UINT32_MAX;
+		s->by_id[n].kind = reach_of(s->opts) ? (int)(i % s->kinds) : -1;
 		n++;
 	}
 	return n;
@@ -127,7 +167,8 @@ static int group(const struct ledger *lg, const struct stacks *st,
 		 struct sums *s)
 {
 	s->n_ids = stacks_count(st);
-	s->by_id = calloc((size_t)s->n_ids + 1, sizeof(*s->by_id));
+	s->kinds = reach_of(s->opts) ? REACH_KINDS : 1;
+	s->by_id = calloc(((size_t)s->n_ids + 1) * s->kinds, sizeof(*s->by_id));
 	if (!s->by_id)
 		return -ENOMEM;
 	ledger_foreach(lg, sum_block, s);
@@ -138,15 +179,18 @@ static int group(const struct ledger *lg, const struct stacks *st,
 
 struct lists {
 	struct report *rep;
-	uint32_t *slot;      /* stack id (+1 for unknown) -> index in stacks */
+	uint32_t *slot;      /* stack id (+1 for unknown) (* kinds + kind)
+	                      * -> index in stacks */
 	uint32_t n_ids;
+	unsigned kinds;
 	const struct report_options *opts;
 };
 
 static int list_block(const struct ledger_block *b, void *arg)
 {
 	struct lists *l = arg;
-	uint32_t id = b->stack_id < l->n_ids ? b->stack_id : l->n_ids;
+	uint32_t id = (b->stack_id < l->n_ids ? b->stack_id : l->n_ids) * l->kinds +
+		      kind_of(b, l->opts);
 	if (!wanted(b, l->opts) || l->slot[id] == UINT32_MAX)
 		return 0;
 	struct report_stack *rs = &l->rep->stacks[l->slot[id]];
@@ -163,13 +207,16 @@ static int cmp_block(const void *pa, const void *pb)
 static int list_blocks(struct report *rep, const struct ledger *lg, uint32_t n_ids,
 		       const struct report_options *opts)
 {
-	struct lists l = { rep, calloc((size_t)n_ids + 1, sizeof(uint32_t)), n_ids, opts };
+	unsigned kinds = reach_of(opts) ? REACH_KINDS : 1;
+	size_t n_slots = ((size_t)n_ids + 1) * kinds;
+	struct lists l = { rep, calloc(n_slots, sizeof(uint32_t)), n_ids, kinds, opts };
 	if (!l.slot)
 		return -ENOMEM;
-	memset(l.slot, 0xff, ((size_t)n_ids + 1) * sizeof(uint32_t));
+	memset(l.slot, 0xff, n_slots * sizeof(uint32_t));
 	for (unsigned i = 0; i < rep->n_stacks; i++) {
 		struct report_stack *rs = &rep->stacks[i];
-		l.slot[rs->stack_id < n_ids ? rs->stack_id : n_ids] = i;
+		l.slot[(rs->stack_id < n_ids ? rs->stack_id : n_ids) * kinds +
+		       (rs->kind > 0 ? (unsigned)rs->kind : 0)] = i;
 		rs->list = calloc(rs->blocks, sizeof(*rs->list));
 		if (!rs->list) {
 			free(l.slot);
@@ -195,9 +242,16 @@ int report_build(const struct ledger *lg, const struct stacks *st,
 		return -ENOMEM;
 	n = compact(&s);
 	sort_key = opts->sort;
-	qsort(s.by_id, n, sizeof(*s.by_id), cmp_stack);
+	qsort(s.by_id, n, sizeof(*s.by_id), reach_of(opts) ? cmp_record : cmp_stack);
 	ledger_totals(lg, &rep_ret->totals);
 	rep_ret->n_stacks = n;
+	rep_ret->reach = opts->reach;
+	if (reach_of(opts)) {
+		rep_ret->n_records = n;
+		rep_ret->show_kinds = rep_ret->error_kinds = REACH_MASK_ALL;
+		for (unsigned i = 0; i < n; i++)
+			s.by_id[i].record = i + 1;
+	}
 	rep_ret->stacks = s.by_id;
 	if (n == 0) {
 		free(s.by_id);
@@ -255,6 +309,25 @@ void report_drop_stack(struct report *rep, unsigned i)
 	rep->n_stacks--;
 }
 
+void report_select_kinds(struct report *rep, unsigned show_kinds, unsigned error_kinds)
+{
+	if (!rep->reach)
+		return;
+	rep->show_kinds = show_kinds;
+	rep->error_kinds = error_kinds;
+	if (!rep->reach->done)
+		return;
+	rep->error_bytes = rep->error_blocks = 0;
+	for (unsigned i = 0; i < rep->n_stacks; i++)
+		if (error_kinds & (1u << rep->stacks[i].kind)) {
+			rep->error_bytes += rep->stacks[i].bytes;
+			rep->error_blocks += rep->stacks[i].blocks;
+		}
+	for (unsigned i = rep->n_stacks; i-- > 0;)
+		if (!(show_kinds & (1u << rep->stacks[i].kind)))
+			report_drop_stack(rep, i);
+}
+
 void report_truncate(struct report *rep, unsigned top)
 {
 	rep->total_stacks = rep->n_stacks;
@@ -264,7 +337,7 @@ void report_truncate(struct report *rep, unsigned top)
 		rep->leak_blocks += rep->stacks[i].blocks;
 	}
 	while (top && rep->n_stacks > top)
-		report_drop_stack(rep, rep->n_stacks - 1);
+		report_drop_stack(rep, report_has_reach(rep) ? 0 : rep->n_stacks - 1);
 }
 
 void report_release(struct report *rep)

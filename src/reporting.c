@@ -114,10 +114,12 @@ static void attach_series(const struct reporter *r, struct report *rep)
 	}
 }
 
-static int build(struct reporter *r, struct session *s, struct report *rep)
+/* final: the end-of-session report, the only one with reachability. */
+static int build(struct reporter *r, struct session *s, struct report *rep, int final)
 {
 	struct report_options ro = r->o->report;
 	ro.now_ns = now_ns();
+	ro.reach = final && s->reach ? &s->reach->rep : NULL;
 	int err = report_build(s->ledger, s->stacks, &ro, rep);
 	if (err)
 		return err;
@@ -140,6 +142,7 @@ static int build(struct reporter *r, struct session *s, struct report *rep)
 		report_apply_suppressions(rep, r->supp);
 	if (r->base)
 		baseline_filter(r->base, rep);
+	report_select_kinds(rep, r->o->show_kinds, r->o->error_kinds);
 	attach_series(r, rep);
 	report_truncate(rep, r->o->top);
 	return 0;
@@ -244,7 +247,7 @@ static void interval_report(struct reporter *r, struct session *s)
 	o.top = 0;                          /* snapshot every stack */
 	struct reporter tmp = *r;
 	tmp.o = &o;
-	if (build(&tmp, s, &rep) < 0)
+	if (build(&tmp, s, &rep, 0) < 0)
 		return;
 	snapshot(r, &rep, stacks_count(s->stacks));
 	report_truncate(&rep, r->o->top);
@@ -311,13 +314,15 @@ int reporter_final(struct reporter *r, struct session *s, int *leaked_ret)
 	clear_status(r);
 	if (r->supp)
 		suppressions_reset_counts(r->supp);    /* interval reports counted too */
-	int err = build(r, s, &rep);
+	int err = build(r, s, &rep, 1);
 	if (err) {
 		lt_error_errno(err, "cannot build the report");
 		return err;
 	}
-	*leaked_ret = r->o->have_fail_over ? rep.leak_bytes > r->o->fail_over
-					   : rep.leak_blocks > 0;
+	/* with reachability: the kinds --errors-for-leak-kinds names */
+	uint64_t bytes = report_has_reach(&rep) ? rep.error_bytes : rep.leak_bytes;
+	uint64_t blocks = report_has_reach(&rep) ? rep.error_blocks : rep.leak_blocks;
+	*leaked_ret = r->o->have_fail_over ? bytes > r->o->fail_over : blocks > 0;
 	err = write_report(&rep, r->o);
 	if (r->o->print_suppressions && r->supp && suppressions_write_used(r->supp, stderr) < 0)
 		err = -EIO;

@@ -29,6 +29,7 @@
 #include "leaktrap/inject.h"
 #include "leaktrap/modules.h"
 #include "leaktrap/probes.h"
+#include "leaktrap/reach.h"
 #include "leaktrap/procfs.h"
 #include "leaktrap/scratch.h"
 #include "leaktrap/session.h"
@@ -201,6 +202,8 @@ static int begin_call(struct session *s, struct thread *th, const struct arch_re
 	if ((p->kind == PK_REALLOC || p->kind == PK_REALLOCARRAY) && e->args[0]) {
 		e->took_old = 1;
 		e->old_known = ledger_take(s->ledger, e->args[0], &e->old) == 0;
+		if (s->reach && e->old_known)   /* its header is intact until the call */
+			reach_note_free(&s->reach->freed, &s->t.mem, e->args[0]);
 	}
 	return 0;
 }
@@ -263,6 +266,8 @@ static void on_probe(struct session *s, struct thread *th, struct arch_regs *reg
 	int hijacked = 0;
 	drop_dead(s, th, arch_regs_sp(regs));
 	if (!th->passthrough && th->n_shadow == 0) {
+		if (p->kind == PK_FREE && s->reach)
+			reach_note_free(&s->reach->freed, &s->t.mem, arch_regs_arg(regs, 0));
 		if (p->kind == PK_FREE)
 			(void)ledger_free(s->ledger, arch_regs_arg(regs, 0));
 		else
@@ -471,6 +476,8 @@ void session_note_event(struct session *s, pid_t tid, int status)
 	case PTRACE_EVENT_EXIT:
 		th->exiting = 1;
 		session_abandon_calls(s, th, 0);
+		if (s->reach && tid == s->t.pid && !s->end_reason)
+			s->end_reason = "target-exit";  /* scan while memory is there */
 		break;
 	}
 }
@@ -520,8 +527,9 @@ void session_handle_stop(struct session *s, pid_t tid, int status)
 			cont(th, 0);
 	} else {
 		session_note_event(s, tid, status);
-		if ((th = target_thread(&s->t, tid)) && th->state == TS_STOPPED)
-			cont(th, 0);
+		if ((th = target_thread(&s->t, tid)) && th->state == TS_STOPPED &&
+		    !(s->reach && th->exiting && tid == s->t.pid))
+			cont(th, 0);    /* (the leader's exit waits for the scan) */
 	}
 }
 

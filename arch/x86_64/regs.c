@@ -10,7 +10,10 @@
 #include <libunwind-x86_64.h>
 #include <stddef.h>
 #include <sys/ptrace.h>
+#include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
 
 #include "leaktrap/arch.h"
 
@@ -113,3 +116,28 @@ int arch_unw_reg(const struct arch_regs *regs, int unw_regnum, uint64_t *val_ret
 	*val_ret = *(const uint64_t *)(const void *)(base + unw_reg_offset[unw_regnum]);
 	return 0;
 }
+
+/* ---- leak-check roots ---------------------------------------------------- */
+
+int arch_root_regs(pid_t tid, uint64_t *words, uint64_t *sp_ret, uint64_t *tp_ret)
+{
+	struct user_regs_struct r;
+	struct iovec iov = { &r, sizeof(r) };
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)(long)NT_PRSTATUS, &iov) < 0)
+		return -errno;
+	size_t n = iov.iov_len / sizeof(uint64_t);
+	memcpy(words, &r, n * sizeof(uint64_t));
+	*sp_ret = r.rsp;
+	*tp_ret = r.fs_base;
+	/* xmm/ymm/zmm and the rest: "compiler may use FP registers to store
+	 * pointers" (LSan's kExtraRegs); unavailable is not an error */
+	iov.iov_base = words + n;
+	iov.iov_len = (ARCH_ROOT_WORDS_MAX - n) * sizeof(uint64_t);
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)(long)NT_X86_XSTATE, &iov) == 0)
+		n += iov.iov_len / sizeof(uint64_t);
+	else if (errno == ESRCH)
+		return -ESRCH;
+	return (int)n;
+}
+
+uint64_t arch_tls_dtv_slot(uint64_t tp) { return tp + 8; }

@@ -47,6 +47,21 @@ uint64_t arch_regs_arg(const struct arch_regs *regs, unsigned n);
 /* Integer return value of a function that just returned. */
 uint64_t arch_regs_retval(const struct arch_regs *regs);
 
+/* ---- registers as leak-check roots (native; --reachability) ---------- */
+
+enum { ARCH_ROOT_WORDS_MAX = 4096 };
+/* Every register of a ptrace-stopped thread that may hold a pointer: the
+ * general registers and the extended (vector) state, as 64-bit words in
+ * words[ARCH_ROOT_WORDS_MAX].  *sp_ret: the stack pointer, *tp_ret: the
+ * thread pointer (TLS base).  Returns the number of words or a negative
+ * errno (-ESRCH: the thread is gone). */
+__attribute__((warn_unused_result))
+int arch_root_regs(pid_t tid, uint64_t *words, uint64_t *sp_ret, uint64_t *tp_ret);
+/* Where glibc's thread control block keeps its DTV pointer (x86_64:
+ * tp + 8); that pointer is ARCH_DTV_BIAS bytes into the calloc'ed DTV. */
+uint64_t arch_tls_dtv_slot(uint64_t tp);
+enum { ARCH_DTV_BIAS = 16 };
+
 /* ---- breakpoints (pure) ---------------------------------------------- */
 
 enum { ARCH_BP_MAX_LEN = 4 };

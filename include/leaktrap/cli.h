@@ -38,6 +38,12 @@ struct cli_options {
 	const char *debuginfo_dirs[CLI_MAX_DEBUGINFO_DIRS];
 	unsigned n_debuginfo_dirs;
 	int verbose;
+	/* --reachability (reach.h): classify like memcheck at the end */
+	int reachability;
+	unsigned heuristics;        /* --leak-check-heuristics */
+	unsigned show_kinds;        /* --show-leak-kinds */
+	unsigned error_kinds;       /* --errors-for-leak-kinds */
+	int have_kinds;             /* one of the three was given */
 };
 
 /* Parse argv into o.  Returns -1 to go on, or an exit status (0 after

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "leaktrap/ledger.h"
+#include "leaktrap/reach.h"
 #include "leaktrap/stacks.h"
 
 struct report_frame {
@@ -44,6 +45,10 @@ struct report_stack {
 	struct report_block *list;
 	unsigned n_series;      /* live bytes at each interval report (-i) */
 	uint64_t *series;
+	/* --reachability: a loss record, keyed by (kind, stack) */
+	int kind;               /* enum reach_kind, -1 without */
+	uint64_t indirect_bytes;/* definite: bytes lost through these blocks */
+	unsigned record;        /* loss record number (1-based), 0 without */
 };
 
 enum report_sort { REPORT_SORT_BYTES, REPORT_SORT_BLOCKS, REPORT_SORT_AGE };
@@ -56,6 +61,11 @@ struct report_options {
 	uint64_t now_ns;        /* CLOCK_MONOTONIC time of the report */
 	enum report_sort sort;
 	int show_addresses;     /* fill each stack's block list */
+	/* --reachability: the scan's classification (NULL or not done: a
+	 * plain report).  Records are then keyed by (kind, stack) and sorted
+	 * like memcheck's loss records; a block the scan did not see (an
+	 * allocation still returning) counts as reachable. */
+	const struct reach_report *reach;
 };
 
 struct report {
@@ -77,7 +87,18 @@ struct report {
 	unsigned suppressed_stacks; /* dropped by report_apply_suppressions(), */
 	uint64_t suppressed_bytes;  /* not in stacks[] nor in the three above; */
 	uint64_t suppressed_blocks; /* zero from report_build() */
-	struct report_stack *stacks; /* sorted by the options' key, then id */
+	struct report_stack *stacks; /* sorted by the options' key, then id;
+	                         * with reach: memcheck's loss-record order
+	                         * (total bytes ascending, kind, blocks) */
+	const struct reach_report *reach; /* not owned: --reachability's scan
+	                         * (done or not, with its note); NULL
+	                         * without the option */
+	unsigned n_records;     /* loss records of every kind */
+	unsigned show_kinds;    /* kinds kept (report_select_kinds) */
+	unsigned error_kinds;   /* kinds counted in error_* */
+	uint64_t error_bytes;   /* blocks of error_kinds left after filters */
+	uint64_t error_blocks;  /* and suppressions: what --error-exitcode
+	                         * looks at with reach */
 };
 
 /* Group the live blocks of lg that pass opts's filters by stack id, sort
@@ -89,8 +110,13 @@ struct report {
 __attribute__((warn_unused_result))
 int report_build(const struct ledger *lg, const struct stacks *st,
 		 const struct report_options *opts, struct report *rep_ret);
+/* With reach: count the records of error_kinds in error_bytes and
+ * error_blocks, then drop the records not of show_kinds (masks of
+ * 1 << enum reach_kind).  Without: nothing. */
+void report_select_kinds(struct report *rep, unsigned show_kinds, unsigned error_kinds);
 /* Set total_stacks, leak_bytes and leak_blocks from the stacks present,
- * then keep the first top stacks (0 = all). */
+ * then keep the first top stacks (0 = all; with reach, the last top: the
+ * largest loss records). */
 void report_truncate(struct report *rep, unsigned top);
 /* Replace mangled C++ function names ("_Z...") by their demangled form;
  * names that do not demangle are kept. */
@@ -98,6 +124,12 @@ void report_demangle(struct report *rep);
 /* Remove stacks[i] (its frames and list freed), keeping the order. */
 void report_drop_stack(struct report *rep, unsigned i);
 void report_release(struct report *rep);
+
+/* The report holds loss records (the scan finished). */
+static inline int report_has_reach(const struct report *rep)
+{
+	return rep->reach && rep->reach->done;
+}
 
 /* Writers.  Return 0 or a negative errno (-EIO on a write error). */
 int report_write_text(const struct report *rep, FILE *out);

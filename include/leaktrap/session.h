@@ -57,6 +57,11 @@ struct session {
 
 	struct capture cap;
 	uint64_t pcs[UNWIND_MAX_DEPTH];
+
+	/* --reachability (reach.h), NULL without: frees record their
+	 * extent, the leader's exit ends the session while it can still be
+	 * scanned, and detach scans before restoring anything. */
+	struct reach_state *reach;
 };
 
 /* Initialise s (depth = frames per stack).  Returns 0 or -ENOMEM. */
@@ -85,6 +90,11 @@ void session_run(struct session *s, double duration_s);
 /* Detach from every thread, restoring everything (detach.c).
  * Returns 0 or a negative errno (a message has been printed). */
 int session_detach(struct session *s);
+
+/* With s->reach: classify the blocks while every thread is stopped
+ * (reach-session.c; called by session_detach before it restores
+ * anything).  A scan that cannot finish leaves a note and no result. */
+void session_reach_scan(struct session *s);
 
 /* -- shared between session.c and detach.c ------------------------------ */
 

@@ -616,6 +616,9 @@ def validate_schema(r, schema=None):
                       '\n  '.join(errs[:20]))
 
 
+# --reachability's kinds, in memcheck's order (its Reachedness enum).
+LEAK_KINDS = ('definite', 'indirect', 'possible', 'reachable')
+
 SORT_KEYS = {'bytes': ('bytes', 'blocks'), 'blocks': ('blocks', 'bytes'),
              'age': ('oldest_s',)}   # ties are broken on nanoseconds the JSON rounds
 
@@ -661,9 +664,24 @@ def validate_report(r, sort='bytes'):
          'an interval report without interval_s')
     keys = SORT_KEYS[sort]
     prev = None
+    records = r['summary'] is not None     # --reachability: memcheck's loss-record order
+    need(records == (r['reachability'] is not None and r['reachability']['complete']),
+         'summary exactly when reachability.complete')
     for i, s in enumerate(stacks):
         need(isinstance(s, dict) and _is_int(s.get('bytes')) and _is_int(s.get('blocks'))
              and s['blocks'] > 0, f'stacks[{i}] bytes/blocks')
+        need(records == (s['kind'] is not None), f'stacks[{i}]: kind without summary or the '
+             'reverse')
+        if records:
+            key = (s['bytes'] + s['indirect_bytes'], LEAK_KINDS.index(s['kind']), s['blocks'])
+            need(prev is None or key >= prev, f'loss records not in memcheck order at [{i}]: '
+                 f'{key} after {prev}')
+            need(s['kind'] in r['reachability']['show_kinds'],
+                 f'stacks[{i}]: kind {s["kind"]} not in show_kinds')
+            need(s['kind'] == 'definite' or s['indirect_bytes'] == 0,
+                 f'stacks[{i}]: indirect_bytes on a {s["kind"]} record')
+            prev = key
+            continue
         key = tuple(s[k] for k in keys)
         if prev is not None:
             need(key <= prev, f'stacks not sorted by {sort} at [{i}]: '
