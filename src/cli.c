@@ -40,6 +40,11 @@ void cli_usage(FILE *out)
 "  -c, --count N            stop after N reports in all: N-1 interval\n"
 "                           reports, then the final one (needs -i)\n"
 "      --depth N            frames per allocation stack (default 32, max 256)\n"
+"      --allocator OBJECT   probe the allocator in OBJECT only (a path, or a\n"
+"                           file name: libjemalloc.so.2, libjemalloc.so)\n"
+"      --symbol-prefix P    also probe P-prefixed names (je_malloc, ...)\n"
+"      --mmap               also trace anonymous private mmap/munmap/mremap\n"
+"                           by the program (reported separately)\n"
 "\n"
 "Report:\n"
 "  -T, --top N              stacks to show (default 10, 0: all)\n"
@@ -168,7 +173,7 @@ static int bad(const char *opt, const char *arg)
 enum {
 	OPT_DEPTH = 256, OPT_SORT, OPT_OLDER_THAN, OPT_NO_DEMANGLE, OPT_ERROR_EXITCODE,
 	OPT_FAIL_OVER, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS, OPT_GEN_SUPPRESSIONS,
-	OPT_BASELINE, OPT_DEBUGINFO_DIR,
+	OPT_BASELINE, OPT_DEBUGINFO_DIR, OPT_ALLOCATOR, OPT_SYMBOL_PREFIX, OPT_MMAP,
 };
 
 static const struct option longopts[] = {
@@ -193,6 +198,9 @@ static const struct option longopts[] = {
 	{ "gen-suppressions", no_argument, NULL, OPT_GEN_SUPPRESSIONS },
 	{ "baseline", required_argument, NULL, OPT_BASELINE },
 	{ "debuginfo-dir", required_argument, NULL, OPT_DEBUGINFO_DIR },
+	{ "allocator", required_argument, NULL, OPT_ALLOCATOR },
+	{ "symbol-prefix", required_argument, NULL, OPT_SYMBOL_PREFIX },
+	{ "mmap", no_argument, NULL, OPT_MMAP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -260,6 +268,17 @@ static int parse_one(int c, const char *arg, struct cli_options *o)
 	case OPT_PRINT_SUPPRESSIONS: o->print_suppressions = 1; return 0;
 	case OPT_GEN_SUPPRESSIONS: o->gen_suppressions = 1; return 0;
 	case OPT_BASELINE: o->baseline = arg; return 0;
+	case OPT_MMAP: o->mmap = 1; return 0;
+	case OPT_ALLOCATOR:
+		if (!*arg)
+			return bad("--allocator", arg);
+		o->allocator = arg;
+		return 0;
+	case OPT_SYMBOL_PREFIX:
+		if (!*arg || strchr(arg, '/'))
+			return bad("--symbol-prefix", arg);
+		o->symbol_prefix = arg;
+		return 0;
 	case OPT_SUPPRESSIONS:
 		if (o->n_suppressions == CLI_MAX_SUPPRESSIONS)
 			return bad("--suppressions", "(too many files)");

@@ -193,6 +193,29 @@ static struct json_object *suppressed_json(const struct report *rep, int *err)
 	return o;
 }
 
+/* "mmap": the program's anonymous mappings (--mmap), null without. */
+static struct json_object *mmap_json(const struct report *rep, int *err)
+{
+	const struct region_totals *t = &rep->mmap.totals;
+	struct json_object *o = json_object_new_object();
+	struct json_object *arr = new_array(err);
+	if (!o || !arr) {
+		json_object_put(o);
+		json_object_put(arr);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	add(o, "maps", new_u64(t->maps), err);
+	add(o, "unmaps", new_u64(t->unmaps), err);
+	add(o, "remaps", new_u64(t->remaps), err);
+	add(o, "live_regions", new_u64(t->live_regions), err);
+	add(o, "live_bytes", new_u64(t->live_bytes), err);
+	for (unsigned i = 0; i < rep->mmap.n_stacks && *err == 0; i++)
+		append(arr, stack_json(&rep->mmap.stacks[i], err), err);
+	add(o, "stacks", arr, err);
+	return o;
+}
+
 static struct json_object *report_json(const struct report *rep, int *err)
 {
 	struct json_object *o = json_object_new_object();
@@ -217,6 +240,8 @@ static struct json_object *report_json(const struct report *rep, int *err)
 	add(o, "leak_blocks", new_u64(rep->leak_blocks), err);
 	add(o, "suppressed", suppressed_json(rep, err), err);
 	add(o, "stacks", stacks_json(rep, err), err);
+	add_opt(o, "mmap", rep->mmap.enabled, rep->mmap.enabled ? mmap_json(rep, err) : NULL,
+		err);
 	return o;
 }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/kcmp.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -29,6 +30,7 @@
 #include "leaktrap/modules.h"
 #include "leaktrap/probes.h"
 #include "leaktrap/procfs.h"
+#include "leaktrap/regions.h"
 #include "leaktrap/scratch.h"
 #include "leaktrap/session.h"
 #include "leaktrap/tracee.h"
@@ -70,6 +72,7 @@ void session_release(struct session *s)
 	mem_close(&s->t.mem);
 	unwinder_destroy(s->uw);
 	ledger_destroy(s->ledger);
+	regions_destroy(s->regions);
 	stacks_destroy(s->stacks);
 }
 
@@ -97,7 +100,8 @@ static uint64_t call_size(const struct shadow *e, int *overflow_ret)
 	case PK_REALLOCARRAY:
 		*overflow_ret = __builtin_mul_overflow(e->args[1], e->args[2], &r);
 		return r;
-	case PK_REALLOC: return e->args[1];
+	case PK_REALLOC:
+	case PK_RALLOCX: return e->args[1];
 	case PK_POSIX_MEMALIGN: return e->args[2];
 	case PK_MEMALIGN: return e->args[1];
 	default: return e->args[0];
@@ -123,14 +127,62 @@ static void finish_realloc(struct session *s, const struct shadow *e, pid_t tid,
 			   uint64_t ret)
 {
 	int overflow;
-	/* glibc: realloc(p, 0) frees p and returns NULL */
-	int freed = ret != 0 || (call_size(e, &overflow) == 0 && !overflow);
+	/* glibc: realloc(p, 0) frees p and returns NULL; rallocx never frees
+	 * without a new block */
+	int freed = ret != 0 || (e->probe->kind != PK_RALLOCX &&
+				 call_size(e, &overflow) == 0 && !overflow);
 	if (e->took_old && freed)
 		ledger_count_free(s->ledger, e->old_known);
 	else if (e->took_old && e->old_known && ledger_restore(s->ledger, &e->old) < 0)
 		s->end_reason = "error";
 	if (ret)
 		record_block(s, e, tid, ret);
+}
+
+/* --mmap: what a mapping call did (regions.h has the semantics).  Only
+ * private anonymous memory is traced, and not thread stacks (MAP_STACK:
+ * pthread_create's); any other mapping over traced memory replaces it. */
+static void apply_mapping(struct session *s, pid_t tid, const struct shadow *e,
+			  uint64_t ret)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), mask = page - 1;
+	uint64_t flags = e->args[3];
+	int failed = ret > (uint64_t)-4096, err = 0;
+	struct region reg = { .time_ns = now_ns(), .stack_id = e->stack_id,
+			      .tid = (uint32_t)tid };
+	if (!s->regions)
+		return;
+	switch (e->probe->kind) {
+	case PK_MMAP:
+		if (failed)
+			return;
+		reg.start = ret, reg.end = ret + ((e->args[1] + mask) & ~mask);
+		if ((flags & (MAP_SHARED | MAP_PRIVATE)) == MAP_PRIVATE &&
+		    (flags & MAP_ANONYMOUS) && !(flags & MAP_STACK))
+			err = regions_map(s->regions, &reg, 0);
+		else
+			err = regions_unmap(s->regions, reg.start, reg.end, 0, NULL);
+		break;
+	case PK_MUNMAP:
+		if (ret == 0)
+			err = regions_unmap(s->regions, e->args[0],
+					    e->args[0] + ((e->args[1] + mask) & ~mask), 1, NULL);
+		break;
+	case PK_MREMAP:
+		if (failed || !regions_find(s->regions, e->args[0]))
+			return;         /* memory leaktrap did not see mapped */
+		if (!(flags & MREMAP_DONTUNMAP))
+			err = regions_unmap(s->regions, e->args[0],
+					    e->args[0] + ((e->args[1] + mask) & ~mask), 0, NULL);
+		reg.start = ret, reg.end = ret + ((e->args[2] + mask) & ~mask);
+		if (!err)
+			err = regions_map(s->regions, &reg, 1);
+		break;
+	default:
+		break;
+	}
+	if (err)
+		s->end_reason = "error";
 }
 
 static void apply_return(struct session *s, struct thread *th,
@@ -140,7 +192,16 @@ static void apply_return(struct session *s, struct thread *th,
 	switch (e->probe->kind) {
 	case PK_REALLOC:
 	case PK_REALLOCARRAY:
+	case PK_RALLOCX:
 		finish_realloc(s, e, th->tid, ret);
+		return;
+	case PK_FREE:           /* hijacked only to see what it calls */
+	case PK_UNWIND:
+		return;
+	case PK_MMAP:
+	case PK_MUNMAP:
+	case PK_MREMAP:
+		apply_mapping(s, th->tid, e, ret);
 		return;
 	case PK_POSIX_MEMALIGN:
 		if (ret != 0 || mem_read(&s->t.mem, e->args[0], &block, sizeof(block)))
@@ -178,26 +239,35 @@ int session_finish_return(struct session *s, struct thread *th, struct arch_regs
 	return 0;
 }
 
-/* Hijack the return of an outermost allocation call and remember it. */
+/* Hijack the return of an outermost allocation call and remember it;
+ * with_stack: capture the stack (unwound by unwind_call) for a call that
+ * makes a block, not for a free seen only to ignore what it calls. */
 static int begin_call(struct session *s, struct thread *th, const struct arch_regs *regs,
-		      const struct probe *p)
+		      const struct probe *p, int with_stack)
 {
 	uint64_t slot = arch_entry_ret_slot(regs), ret;
 	if (th->n_shadow == SHADOW_MAX)
 		return -ENOSPC;
-	if (unwind_capture(&s->t.mem, regs, &s->cap) < 0 || s->cap.len < sizeof(ret))
+	if (!with_stack) {
+		if (mem_read(&s->t.mem, slot, &ret, sizeof(ret)))
+			return -EFAULT;
+	} else if (unwind_capture(&s->t.mem, regs, &s->cap) < 0 || s->cap.len < sizeof(ret)) {
 		return -EFAULT;
-	memcpy(&ret, s->cap.stack + (slot - s->cap.sp), sizeof(ret));
+	} else {
+		memcpy(&ret, s->cap.stack + (slot - s->cap.sp), sizeof(ret));
+	}
 	int err = mem_write_data(&s->t.mem, slot, &s->t.trampoline, sizeof(s->t.trampoline));
 	if (err)
 		return err;
 	struct shadow *e = &th->shadow[th->n_shadow++];
 	memset(e, 0, sizeof(*e));
 	e->orig_ret = ret, e->entry_sp = arch_regs_sp(regs), e->probe = p;
+	e->ret_slot = slot;
 	e->stack_id = UINT32_MAX;
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < sizeof(e->args) / sizeof(e->args[0]); i++)
 		e->args[i] = arch_regs_arg(regs, i);
-	if ((p->kind == PK_REALLOC || p->kind == PK_REALLOCARRAY) && e->args[0]) {
+	if ((p->kind == PK_REALLOC || p->kind == PK_REALLOCARRAY ||
+	     p->kind == PK_RALLOCX) && e->args[0]) {
 		e->took_old = 1;
 		e->old_known = ledger_take(s->ledger, e->args[0], &e->old) == 0;
 	}
@@ -256,16 +326,38 @@ static uint64_t resume_pc(const struct probe *p)
 	return p->plan.kind == ARCH_PROBE_XOL ? p->slot_addr : p->addr + p->plan.insn_len;
 }
 
+/* An exception starts (_Unwind_RaiseException): the unwinder must not
+ * meet a hijacked return address (the trampoline has no unwind
+ * information: std::terminate).  Put every original back; those calls
+ * end by the exception (a throwing operator new allocated nothing). */
+static void unhijack_all(struct session *s, struct thread *th)
+{
+	for (unsigned i = th->n_shadow; i-- > 0;) {
+		const struct shadow *e = &th->shadow[i];
+		if (mem_write_data(&s->t.mem, e->ret_slot, &e->orig_ret, sizeof(e->orig_ret)))
+			lt_debug("thread %d: cannot put back a return address at 0x%llx",
+				 (int)th->tid, (unsigned long long)e->ret_slot);
+	}
+	session_abandon_calls(s, th, 0);
+}
+
 static void on_probe(struct session *s, struct thread *th, struct arch_regs *regs,
 		     const struct probe *p)
 {
 	int hijacked = 0;
 	drop_dead(s, th, arch_regs_sp(regs));
-	if (!th->passthrough && th->n_shadow == 0) {
+	if (p->kind == PK_UNWIND) {
+		if (th->n_shadow)
+			unhijack_all(s, th);
+	} else if (!th->passthrough && th->n_shadow == 0) {
 		if (p->kind == PK_FREE)
 			(void)ledger_free(s->ledger, arch_regs_arg(regs, 0));
-		else
-			hijacked = begin_call(s, th, regs, p) == 0;
+		/* with --mmap a free is followed to its end: the munmap it may
+		 * call is the allocator's, not the program's */
+		if (p->kind == PK_MUNMAP || (p->kind == PK_FREE && s->regions))
+			(void)begin_call(s, th, regs, p, 0);
+		else if (p->kind != PK_FREE)
+			hijacked = begin_call(s, th, regs, p, 1) == 0;
 	}
 	arch_regs_set_pc(regs, resume_pc(p));
 	if (arch_set_regs(th->tid, regs) == 0)

@@ -197,10 +197,10 @@ int symbolizer_frame(struct symbolizer *sym, struct report_frame *f,
 	return 0;
 }
 
-int symbolize_report(struct symbolizer *sym, struct report *rep)
+static int symbolize_stacks(struct symbolizer *sym, struct report_stack *stacks, unsigned n)
 {
-	for (unsigned i = 0; i < rep->n_stacks; i++) {
-		struct report_stack *s = &rep->stacks[i];
+	for (unsigned i = 0; i < n; i++) {
+		struct report_stack *s = &stacks[i];
 		for (unsigned j = 0; j < s->n_frames; j++) {
 			int err = symbolizer_frame(sym, &s->frames[j], 1);
 			if (err)
@@ -208,4 +208,10 @@ int symbolize_report(struct symbolizer *sym, struct report *rep)
 		}
 	}
 	return 0;
+}
+
+int symbolize_report(struct symbolizer *sym, struct report *rep)
+{
+	int err = symbolize_stacks(sym, rep->stacks, rep->n_stacks);
+	return err ? err : symbolize_stacks(sym, rep->mmap.stacks, rep->mmap.n_stacks);
 }

@@ -38,6 +38,9 @@ struct cli_options {
 	const char *debuginfo_dirs[CLI_MAX_DEBUGINFO_DIRS];
 	unsigned n_debuginfo_dirs;
 	int verbose;
+	const char *allocator;      /* --allocator OBJECT */
+	const char *symbol_prefix;  /* --symbol-prefix PREFIX */
+	int mmap;                   /* --mmap */
 };
 
 /* Parse argv into o.  Returns -1 to go on, or an exit status (0 after

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "leaktrap/ledger.h"
+#include "leaktrap/regions.h"
 #include "leaktrap/stacks.h"
 
 struct report_frame {
@@ -78,6 +79,15 @@ struct report {
 	uint64_t suppressed_bytes;  /* not in stacks[] nor in the three above; */
 	uint64_t suppressed_blocks; /* zero from report_build() */
 	struct report_stack *stacks; /* sorted by the options' key, then id */
+	/* --mmap: the program's anonymous mappings, apart from the heap
+	 * (report_add_mmap); enabled 0 without --mmap */
+	struct {
+		int enabled;
+		struct region_totals totals;
+		unsigned n_stacks;
+		struct report_stack *stacks; /* by bytes, then ranges, then id;
+		                              * blocks counts ranges */
+	} mmap;
 };
 
 /* Group the live blocks of lg that pass opts's filters by stack id, sort
@@ -89,6 +99,12 @@ struct report {
 __attribute__((warn_unused_result))
 int report_build(const struct ledger *lg, const struct stacks *st,
 		 const struct report_options *opts, struct report *rep_ret);
+/* Fill rep->mmap from the traced mappings: their totals, and their live
+ * ranges grouped by stack id (frames from st, unsymbolized), every stack
+ * kept (no filters, no --top).  Returns 0 or -ENOMEM. */
+__attribute__((warn_unused_result))
+int report_add_mmap(struct report *rep, const struct regions *rg, const struct stacks *st,
+		    uint64_t now_ns);
 /* Set total_stacks, leak_bytes and leak_blocks from the stacks present,
  * then keep the first top stacks (0 = all). */
 void report_truncate(struct report *rep, unsigned top);

@@ -9,8 +9,10 @@
 
 #include <signal.h>
 
+#include "leaktrap/allocsyms.h"
 #include "leaktrap/error.h"
 #include "leaktrap/ledger.h"
+#include "leaktrap/regions.h"
 #include "leaktrap/stacks.h"
 #include "leaktrap/target.h"
 #include "leaktrap/unwind.h"
@@ -33,9 +35,11 @@ struct session_child {
 struct session {
 	struct target t;
 	struct ledger *ledger;
+	struct regions *regions;        /* --mmap: traced mappings, else NULL */
 	struct stacks *stacks;
 	struct unwinder *uw;
 	unsigned depth;
+	struct allocsym_options alloc;  /* what to probe (set before attach) */
 	sigset_t orig_mask;             /* leaktrap's mask before blocking */
 
 	double t_start, t_end;          /* CLOCK_MONOTONIC seconds */
