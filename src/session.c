@@ -251,9 +251,14 @@ static int begin_call(struct session *s, struct thread *th, const struct arch_re
 	if (!with_stack) {
 		if (mem_read(&s->t.mem, slot, &ret, sizeof(ret)))
 			return -EFAULT;
-	} else if (unwind_capture(&s->t.mem, regs, &s->cap) < 0 || s->cap.len < sizeof(ret)) {
-		return -EFAULT;
 	} else {
+		/* unwound from the entry address, not from after the
+		 * breakpoint: a one-byte first instruction (push %rbp) would
+		 * look executed, its CFI row applied */
+		struct arch_regs at = *regs;
+		arch_regs_set_pc(&at, p->addr);
+		if (unwind_capture(&s->t.mem, &at, &s->cap) < 0 || s->cap.len < sizeof(ret))
+			return -EFAULT;
 		memcpy(&ret, s->cap.stack + (slot - s->cap.sp), sizeof(ret));
 	}
 	int err = mem_write_data(&s->t.mem, slot, &s->t.trampoline, sizeof(s->t.trampoline));
