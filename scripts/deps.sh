@@ -4,7 +4,8 @@
 # through sudo).  Does nothing when everything is already there.
 set -eu
 pkgs="gcc binutils meson ninja-build pkg-config python3 libdw-dev libelf-dev
-libunwind-dev zlib1g-dev libcapstone-dev libjson-c-dev util-linux"
+libunwind-dev zlib1g-dev libcapstone-dev libjson-c-dev util-linux g++
+libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
