@@ -26,6 +26,7 @@ enum sym_class {
 	               * go through malloc; libstdc++'s does) */
 	SC_MMAP,      /* --mmap only */
 	SC_GUARD,     /* exception start: only when SC_CXX probes exist */
+	SC_DLSTATE,   /* the dynamic linker's rendezvous: wherever defined */
 };
 
 /* Earlier names win when several share an address. */
@@ -113,6 +114,8 @@ static const struct {
 	/* an exception unwinding through a hijacked operator new */
 	{ "_Unwind_RaiseException", PK_UNWIND, SC_GUARD },
 	{ "_Unwind_ForcedUnwind", PK_UNWIND, SC_GUARD },
+	/* objects loaded and unloaded while traced (DESIGN.md 6.3) */
+	{ "_dl_debug_state", PK_DLSTATE, SC_DLSTATE },
 };
 enum { N_KNOWN = sizeof(known) / sizeof(known[0]) };
 
@@ -125,7 +128,7 @@ static int known_index(const char *name, const char *prefix)
 	for (int i = 0; i < N_KNOWN; i++) {
 		if (!strcmp(name, known[i].name))
 			return i;
-		if (prefixed && known[i].cls != SC_CXX && known[i].cls != SC_GUARD &&
+		if (prefixed && known[i].cls < SC_CXX &&
 		    !strcmp(name + plen, known[i].name))
 			return i;
 	}
@@ -225,6 +228,8 @@ static int each_module(Dwfl_Module *mod, void **userdata, const char *name,
 		case SC_MMAP:
 			if (!o || !o->mmap)
 				continue;
+			break;
+		case SC_DLSTATE:
 			break;
 		case SC_CXX:
 			if (!chosen || !has_malloc)

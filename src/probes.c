@@ -13,7 +13,7 @@
 #include "leaktrap/probes.h"
 #include "leaktrap/scratch.h"
 
-enum { CODE_BYTES = 16 };
+enum { CODE_BYTES = 16, LATE_MAX = 256 };
 
 static int plan_one(struct target *t, struct thread *th, const struct allocsym *s,
 		    struct probe *p)
@@ -45,9 +45,10 @@ static int plan_one(struct target *t, struct thread *th, const struct allocsym *
 int probes_prepare(struct target *t, struct thread *th,
 		   const struct allocsym *syms, size_t n)
 {
-	t->probes = calloc(n ? n : 1, sizeof(*t->probes));
+	t->probes = calloc(n + LATE_MAX, sizeof(*t->probes));
 	if (!t->probes)
 		return -ENOMEM;
+	t->cap_probes = (unsigned)n + LATE_MAX;
 	for (size_t i = 0; i < n; i++) {
 		struct probe *p = &t->probes[t->n_probes];
 		p->name = strdup(syms[i].name);
@@ -63,7 +64,69 @@ int probes_prepare(struct target *t, struct thread *th,
 		else
 			p->slot_addr = 0;
 	}
+	t->n_sorted = t->n_probes;
 	return 0;
+}
+
+int probes_add(struct target *t, struct thread *th, const struct allocsym *syms,
+	       size_t n, unsigned *added_ret)
+{
+	unsigned first = t->n_probes;
+	int err = 0;
+	*added_ret = 0;
+	for (size_t i = 0; i < n && !err; i++) {
+		if (target_probe_at(t, syms[i].addr))
+			continue;
+		if (t->n_probes == t->cap_probes) {
+			lt_warn("too many allocator functions in objects loaded while "
+				"tracing: %s in %s is not traced", syms[i].name, syms[i].module);
+			break;
+		}
+		struct probe *p = &t->probes[t->n_probes];
+		memset(p, 0, sizeof(*p));
+		p->name = strdup(syms[i].name);
+		p->module = strdup(syms[i].module);
+		if (!p->name || !p->module || (err = plan_one(t, th, &syms[i], p))) {
+			free(p->name);
+			free(p->module);
+			memset(p, 0, sizeof(*p));
+			if (err == -ENOTSUP) {
+				err = 0;        /* that one stays untraced (said why) */
+				continue;
+			}
+			if (!err)
+				err = -ENOMEM;
+			break;
+		}
+		if (p->plan.kind == ARCH_PROBE_XOL)
+			scratch_fill(t, p->slot_addr, p->plan.slot, p->plan.slot_len);
+		else
+			p->slot_addr = 0;
+		t->n_probes++;
+	}
+	/* slots first, then the breakpoints: a thread that meets one finds
+	 * its slot ready */
+	int ferr = first < t->n_probes ? scratch_flush(t, th->tid) : 0;
+	for (unsigned i = first; i < t->n_probes && !ferr; i++) {
+		struct probe *p = &t->probes[i];
+		ferr = mem_write_text(&t->mem, th->tid, p->addr, arch_bp_insn, arch_bp_len);
+		p->armed = !ferr;
+		*added_ret += p->armed;
+	}
+	return err ? err : ferr;
+}
+
+void probes_forget_unmapped(struct target *t, const struct maps *maps)
+{
+	for (unsigned i = 0; i < t->n_probes; i++) {
+		struct probe *p = &t->probes[i];
+		const struct map_entry *m = p->armed ? maps_find(maps, p->addr) : NULL;
+		if (p->armed && (!m || !(m->prot & MAP_X))) {
+			lt_debug("probe %s at 0x%llx: %s was unloaded", p->name,
+				 (unsigned long long)p->addr, p->module);
+			p->armed = 0;
+		}
+	}
 }
 
 int probes_arm(struct target *t, pid_t stopped_tid)
@@ -117,7 +180,10 @@ void probes_release(struct target *t)
 
 const struct probe *target_probe_at(const struct target *t, uint64_t addr)
 {
-	unsigned lo = 0, hi = t->n_probes;
+	for (unsigned i = t->n_sorted; i < t->n_probes; i++)
+		if (t->probes[i].addr == addr)
+			return &t->probes[i];
+	unsigned lo = 0, hi = t->n_sorted;
 	while (lo < hi) {
 		unsigned mid = lo + (hi - lo) / 2;
 		if (t->probes[mid].addr == addr)

@@ -346,12 +346,52 @@ static void unhijack_all(struct session *s, struct thread *th)
 	session_abandon_calls(s, th, 0);
 }
 
+/* The dynamic linker changed its list of objects (th is stopped in
+ * _dl_debug_state): objects loaded since get their allocator probed
+ * before the thread goes on, probes of objects gone are forgotten, and
+ * the module table and unwinder see the new mappings.  Called on every
+ * hit (the list is consistent at every other one; re-reading is cheap
+ * next to a dlopen). */
+static void rescan_objects(struct session *s, struct thread *th)
+{
+	struct maps m;
+	struct allocsym *syms = NULL;
+	size_t n = 0;
+	unsigned added = 0;
+	if (maps_read(s->t.pid, &m) < 0)
+		return;
+	maps_release(&s->t.maps);
+	s->t.maps = m;
+	s->maps_refreshed = session_now();
+	probes_forget_unmapped(&s->t, &s->t.maps);
+	unsigned gen = s->t.mods->generation;
+	if (modules_update(s->t.mods, &s->t.maps, &s->t.mem) < 0)
+		lt_debug("cannot add the objects mapped since");
+	if (gen == s->t.mods->generation)
+		return;
+	unwinder_flush(s->uw);
+	if (allocsyms_find(s->t.mods, &s->alloc, &syms, &n) < 0) {
+		lt_warn("cannot read the symbols of objects loaded while tracing");
+		return;
+	}
+	if (probes_add(&s->t, th, syms, n, &added) < 0)
+		lt_warn("cannot probe every allocator function of the objects loaded "
+			"while tracing");
+	if (added)
+		lt_debug("%u allocator functions probed in objects loaded while tracing",
+			 added);
+	allocsyms_free(syms, n);
+}
+
 static void on_probe(struct session *s, struct thread *th, struct arch_regs *regs,
 		     const struct probe *p)
 {
 	int hijacked = 0;
 	drop_dead(s, th, arch_regs_sp(regs));
-	if (p->kind == PK_UNWIND) {
+	if (p->kind == PK_DLSTATE) {
+		if (!th->passthrough)
+			rescan_objects(s, th);
+	} else if (p->kind == PK_UNWIND) {
 		if (th->n_shadow)
 			unhijack_all(s, th);
 	} else if (!th->passthrough && th->n_shadow == 0) {

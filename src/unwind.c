@@ -442,6 +442,12 @@ int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 	return real(how, set, old);
 }
 
+void unwinder_flush(struct unwinder *uw)
+{
+	uw->maps_time = 0;
+	(void)refresh_maps(uw);
+}
+
 unsigned unwinder_unwind(struct unwinder *uw, const struct capture *cap,
 			 uint64_t *pcs, unsigned max)
 {

@@ -38,6 +38,8 @@ enum probe_kind {
 	PK_MREMAP,          /* old = arg0, old_len = arg1, new_len = arg2 */
 	PK_UNWIND,          /* _Unwind_RaiseException: an exception starts;
 	                     * hijacked returns are put back first */
+	PK_DLSTATE,         /* _dl_debug_state: the dynamic linker's list of
+	                     * objects changes (dlopen, dlclose) */
 	PK_COUNT
 };
 
@@ -114,8 +116,10 @@ struct target {
 	struct thread **threads;      /* open-addressing table by tid */
 	unsigned threads_cap, n_threads, max_threads;
 
-	struct probe *probes;         /* sorted by addr */
-	unsigned n_probes;
+	struct probe *probes;         /* the first n_sorted sorted by addr, then
+	                               * those added later (dlopen) in any
+	                               * order; never moved (pointers stay) */
+	unsigned n_probes, n_sorted, cap_probes;
 
 	struct scratch_page *scratch[SCRATCH_MAX];
 	unsigned n_scratch;
