@@ -206,14 +206,22 @@ static int known(const struct modules *mods, const struct map_entry *e)
 	return m && m->start == e->start && m->inode == e->inode;
 }
 
-/* Insert m at its place by start, dropping the objects it overlaps. */
+/* Insert m at its place by start, retiring the objects it overlaps. */
 static int insert(struct modules *mods, struct module *m)
 {
 	size_t at = 0;
 	while (at < mods->n && mods->v[at]->end <= m->start)
 		at++;
 	while (at < mods->n && mods->v[at]->start < m->end) {
-		module_free(mods->v[at]);
+		if (mods->n_retired == mods->cap_retired) {
+			size_t ncap = mods->cap_retired ? mods->cap_retired * 2 : 8;
+			struct module **v = realloc(mods->retired, ncap * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			mods->retired = v, mods->cap_retired = ncap;
+		}
+		mods->v[at]->gen_retired = m->gen_added;
+		mods->retired[mods->n_retired++] = mods->v[at];
 		mods->n--;
 		memmove(&mods->v[at], &mods->v[at + 1], (mods->n - at) * sizeof(*mods->v));
 	}
@@ -251,6 +259,8 @@ int modules_update(struct modules *mods, const struct maps *maps, struct mem *me
 		struct module *m = probe(mods, maps, i, mem, &err);
 		if (!m && err)
 			return err;
+		if (m)
+			m->gen_added = mods->generation + 1;
 		if (m && (err = insert(mods, m)) < 0) {
 			module_free(m);
 			return err;
@@ -329,6 +339,9 @@ void modules_destroy(struct modules *mods)
 		return;
 	for (size_t i = 0; i < mods->n; i++)
 		module_free(mods->v[i]);
+	for (size_t i = 0; i < mods->n_retired; i++)
+		module_free(mods->retired[i]);
+	free(mods->retired);
 	if (mods->rootfd >= 0)
 		close(mods->rootfd);
 	free(mods->root_prefix);
@@ -349,6 +362,20 @@ struct module *modules_find(const struct modules *mods, uint64_t addr)
 			return mods->v[mid];
 	}
 	return NULL;
+}
+
+struct module *modules_find_at(const struct modules *mods, uint64_t addr, unsigned gen)
+{
+	struct module *m = modules_find(mods, addr);
+	if (!gen || (m && m->gen_added <= gen))
+		return m;
+	for (size_t i = mods->n_retired; i-- > 0;) {
+		struct module *r = mods->retired[i];
+		if (addr >= r->start && addr < r->end && r->gen_added <= gen &&
+		    gen < r->gen_retired)
+			return r;
+	}
+	return m;
 }
 
 /* ---- explaining -------------------------------------------------------- */

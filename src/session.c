@@ -73,6 +73,7 @@ void session_release(struct session *s)
 	unwinder_destroy(s->uw);
 	ledger_destroy(s->ledger);
 	regions_destroy(s->regions);
+	free(s->stack_gen);
 	stacks_destroy(s->stacks);
 }
 
@@ -301,6 +302,28 @@ static void check_new_stack(struct session *s, uint32_t id, const uint64_t *pcs,
 		}
 }
 
+unsigned session_stack_gen(const struct session *s, uint32_t id)
+{
+	return id < s->cap_stack_gen ? s->stack_gen[id] : 0;
+}
+
+/* A new stack id: remember which objects were mapped (a library
+ * unloaded later, another mapped in its place, must not take its frames). */
+static void note_stack_gen(struct session *s, uint32_t id)
+{
+	if (id >= s->cap_stack_gen) {
+		size_t ncap = s->cap_stack_gen ? s->cap_stack_gen * 2 : 1024;
+		while (ncap <= id)
+			ncap *= 2;
+		unsigned *v = realloc(s->stack_gen, ncap * sizeof(*v));
+		if (!v)
+			return;
+		memset(v + s->cap_stack_gen, 0, (ncap - s->cap_stack_gen) * sizeof(*v));
+		s->stack_gen = v, s->cap_stack_gen = ncap;
+	}
+	s->stack_gen[id] = s->t.mods->generation;
+}
+
 static void unwind_call(struct session *s, struct shadow *e)
 {
 	unsigned n = unwinder_unwind(s->uw, &s->cap, s->pcs, s->depth);
@@ -308,7 +331,10 @@ static void unwind_call(struct session *s, struct shadow *e)
 		s->end_reason = "error";
 		return;
 	}
+	int is_new = e->stack_id + 1 == stacks_count(s->stacks);
 	check_new_stack(s, e->stack_id, s->pcs, n);
+	if (is_new)
+		note_stack_gen(s, e->stack_id);
 }
 
 /* Drop shadow entries whose frame is gone (a longjmp out of an allocator

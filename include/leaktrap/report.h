@@ -45,6 +45,8 @@ struct report_stack {
 	struct report_block *list;
 	unsigned n_series;      /* live bytes at each interval report (-i) */
 	uint64_t *series;
+	unsigned mods_gen;      /* module table generation when the stack was
+	                         * first seen (0: now), for symbolizing */
 };
 
 enum report_sort { REPORT_SORT_BYTES, REPORT_SORT_BLOCKS, REPORT_SORT_AGE };

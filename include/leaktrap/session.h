@@ -61,6 +61,11 @@ struct session {
 
 	struct capture cap;
 	uint64_t pcs[UNWIND_MAX_DEPTH];
+
+	/* per stack id: the module table's generation when it was first
+	 * seen (symbolized against the objects mapped then) */
+	unsigned *stack_gen;
+	size_t cap_stack_gen;
 };
 
 /* Initialise s (depth = frames per stack).  Returns 0 or -ENOMEM. */
@@ -116,5 +121,8 @@ void session_reap(struct session *s, pid_t tid);
 /* Clean up and detach a fork child (the child is ptrace-stopped). */
 void session_release_child(struct session *s, struct session_child *c);
 double session_now(void);
+/* The module table's generation when stack id was first seen, 0 if
+ * unknown (symbolize against the objects mapped now). */
+unsigned session_stack_gen(const struct session *s, uint32_t id);
 
 #endif
