@@ -142,6 +142,7 @@ struct found {
 	size_t n_cxx;           /* C++ operators among them */
 	struct allocsym *guards;/* SC_GUARD definitions, added if n_cxx */
 	size_t n_guards, cap_guards;
+	int guards_pass;        /* since_gen: the guards of every object */
 	int err;
 };
 
@@ -211,6 +212,9 @@ static int each_module(Dwfl_Module *mod, void **userdata, const char *name,
 	const struct module *m = modules_of_dwfl(mod);
 	const char *path = m ? m->path : name;
 	int chosen = !o || !o->object || (path && allocsyms_object_matches(path, o->object));
+	int old = o && o->since_gen && m && m->gen_added <= o->since_gen;
+	if (old != f->guards_pass)
+		return DWARF_CB_OK;
 	int n = dwfl_module_getsymtab(mod), has_malloc = 0;
 	GElf_Addr addr;
 	const char *sname;
@@ -218,7 +222,7 @@ static int each_module(Dwfl_Module *mod, void **userdata, const char *name,
 		has_malloc |= sym_at(mod, i, prefix, &addr, &sname) == 0;
 	for (int i = 1; i < n && !f->err; i++) {
 		int idx = sym_at(mod, i, prefix, &addr, &sname);
-		if (idx < 0)
+		if (idx < 0 || (f->guards_pass && known[idx].cls != SC_GUARD))
 			continue;
 		switch (known[idx].cls) {
 		case SC_GUARD:
@@ -259,6 +263,10 @@ int allocsyms_find(struct modules *mods, const struct allocsym_options *opt,
 	if (!dwfl)
 		return -ENOMEM;
 	dwfl_getmodules(dwfl, each_module, &f, 0);
+	if (opt && opt->since_gen && f.n_cxx && !f.err) {
+		f.guards_pass = 1;      /* new C++ operators: the guards may be old */
+		dwfl_getmodules(dwfl, each_module, &f, 0);
+	}
 	dwfl_end(dwfl);
 	for (size_t i = 0; f.n_cxx && !f.err && i < f.n_guards; i++)
 		f.err = push(&f.v, &f.n, &f.cap, f.guards[i].addr, f.guards[i].rank,

@@ -396,7 +396,9 @@ static void rescan_objects(struct session *s, struct thread *th)
 	if (gen == s->t.mods->generation)
 		return;
 	unwinder_flush(s->uw);
-	if (allocsyms_find(s->t.mods, &s->alloc, &syms, &n) < 0) {
+	struct allocsym_options o = s->alloc;
+	o.since_gen = gen;              /* the objects just added */
+	if (allocsyms_find(s->t.mods, &o, &syms, &n) < 0) {
 		lt_warn("cannot read the symbols of objects loaded while tracing");
 		return;
 	}

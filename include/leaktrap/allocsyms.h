@@ -32,6 +32,8 @@ struct allocsym_options {
 	const char *object;     /* only definitions in this object */
 	const char *prefix;     /* also PREFIXmalloc, PREFIXfree, ... */
 	int mmap;               /* also mmap, munmap, mremap */
+	unsigned since_gen;     /* only objects the module table added after
+	                         * this generation (0: all) */
 };
 
 /* The allocator entry points of the objects in mods, sorted by address,
