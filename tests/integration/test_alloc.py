@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """The allocator the program actually uses: the same work (alloc-api.c)
 linked with glibc, Debian's libjemalloc (plus jemalloc's own mallocx /
-rallocx / dallocx / sdallocx), libtcmalloc_minimal, and linked -static.
+rallocx / dallocx / sdallocx), libtcmalloc_minimal, libmimalloc, and
+linked -static.
 In attach mode every report must hold the fixture's exact totals and its
 leak at leak_malloc (and leak_mallocx) with file:line, whichever object
 defines the allocator. --allocator picks one object: naming libc in the
@@ -44,6 +45,7 @@ def body(t):
     check_alloc(t, 'alloc_glibc', 'libc.so')
     check_alloc(t, 'alloc_jemalloc', 'libjemalloc')
     check_alloc(t, 'alloc_tcmalloc', 'libtcmalloc')
+    check_alloc(t, 'alloc_mimalloc', 'libmimalloc')
     check_alloc(t, 'alloc_static', 'alloc_static')
 
     h.log('--- --allocator')
@@ -60,4 +62,5 @@ def body(t):
     fx.finish()
 
 
-h.main(body, fixtures=('alloc_glibc', 'alloc_jemalloc', 'alloc_tcmalloc', 'alloc_static'))
+h.main(body, fixtures=('alloc_glibc', 'alloc_jemalloc', 'alloc_tcmalloc', 'alloc_mimalloc',
+                       'alloc_static'))

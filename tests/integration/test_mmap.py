@@ -14,8 +14,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h
 
 
-def traced(t, *lt_args, name='m.json', fmt='json'):
-    fx = t.fixture('alloc_mmap')
+def traced(t, *lt_args, name='m.json', fmt='json', which='alloc_mmap'):
+    fx = t.fixture(which)
     fx.ready()
     out = t.path(name)
     lt = t.attach(fx, '-f', fmt, '-o', out, '-T', '0', *lt_args, threads=1)
@@ -25,9 +25,9 @@ def traced(t, *lt_args, name='m.json', fmt='json'):
     return out, truth
 
 
-def body(t):
-    t.require_ptrace()
-    out, truth = traced(t, '--mmap')
+def check_mmap(t, which):
+    h.log(f'--- {which}')
+    out, truth = traced(t, '--mmap', name=f'{which}.json', which=which)
     r = h.load_report(out)
     h.check_totals(r, truth)
     m = r['mmap']
@@ -46,6 +46,13 @@ def body(t):
             h.check((f['file'] or '').endswith('alloc-mmap.c') and f['line'],
                     f'{fn} frame names alloc-mmap.c:{f["line"]}')
 
+
+def body(t):
+    t.require_ptrace()
+    check_mmap(t, 'alloc_mmap')
+    # tcmalloc defines mmap/munmap/mremap itself, ahead of libc's
+    check_mmap(t, 'alloc_mmap_tcmalloc')
+
     out, truth = traced(t, name='nommap.json')
     r = h.load_report(out)
     h.check_totals(r, truth)
@@ -61,4 +68,4 @@ def body(t):
     h.check('bytes in 2 mappings from stack' in text, 'and the punched stack', text)
 
 
-h.main(body, fixtures=('alloc_mmap',))
+h.main(body, fixtures=('alloc_mmap', 'alloc_mmap_tcmalloc'))
