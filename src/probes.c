@@ -34,7 +34,12 @@ static int plan_one(struct target *t, struct thread *th, const struct allocsym *
 	err = arch_plan_probe(code, sizeof(code), p->addr, p->slot_addr, &p->plan);
 	if (!err && p->plan.kind == ARCH_PROBE_REFUSE)
 		err = -ENOTSUP;
-	if (err)
+	if (err == -ENOTSUP && s->kind == PK_DLSTATE)
+		lt_warn("cannot probe %s in %s: first instruction '%s' %s; allocators "
+			"loaded later with dlopen will not be traced", s->name, s->module,
+			p->plan.insn_text[0] ? p->plan.insn_text : "?",
+			p->plan.why[0] ? p->plan.why : "cannot be relocated");
+	else if (err)
 		lt_error("cannot probe %s in %s at 0x%llx: first instruction '%s' %s",
 			 s->name, s->module, (unsigned long long)s->addr,
 			 p->plan.insn_text[0] ? p->plan.insn_text : "?",
@@ -57,6 +62,13 @@ int probes_prepare(struct target *t, struct thread *th,
 		if (!p->name || !p->module)
 			return -ENOMEM;
 		int err = plan_one(t, th, &syms[i], p);
+		if (err == -ENOTSUP && p->kind == PK_DLSTATE) {
+			free(p->name);          /* not needed to count right */
+			free(p->module);
+			memset(p, 0, sizeof(*p));
+			t->n_probes--;
+			continue;
+		}
 		if (err)
 			return err;
 		if (p->plan.kind == ARCH_PROBE_XOL)
