@@ -48,6 +48,13 @@ def body(t):
     check_alloc(t, 'alloc_mimalloc', 'libmimalloc')
     check_alloc(t, 'alloc_static', 'alloc_static')
 
+    h.log('--- launch mode: armed at the entry point, libjemalloc already loaded')
+    r, truth, _ = t.launch_report(['-T', '0'], 'alloc_jemalloc')
+    h.check_leak_stacks(r, ('leak_malloc', 'main'), truth['leak_blocks'],
+                        truth['leak_bytes'], source='alloc-api.c')
+    h.check_leak_stacks(r, (truth['x_function'], 'main'), truth['x_blocks'],
+                        truth['x_bytes'], source='alloc-api.c')
+
     h.log('--- --allocator')
     r, truth = traced(t, 'alloc_jemalloc', '--allocator', 'libjemalloc.so.2', name='je.json')
     h.check_totals(r, truth)
