@@ -4,7 +4,9 @@ allocates symbolizes in its own module with file:line; a plugin that
 brings its own allocator (xx_malloc, --symbol-prefix xx_) is probed
 before dlopen returns; and after libplug_a.so is dlclose'd and
 libplug_c.so mapped in its place, the blocks leaked from libplug_a.so
-still name libplug_a.so and plug_a_leak. The target is left healthy."""
+still name libplug_a.so and plug_a_leak. libplug_b.so, whose allocator
+was probed, is unloaded before the detach, which must not write into its
+former address range: leaktrap exits 0 and the target is left healthy."""
 
 import os
 import sys
