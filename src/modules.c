@@ -206,25 +206,53 @@ static int known(const struct modules *mods, const struct map_entry *e)
 	return m && m->start == e->start && m->inode == e->inode;
 }
 
+/* Move mods->v[at] to the retired objects as of generation gen. */
+static int retire(struct modules *mods, size_t at, unsigned gen)
+{
+	if (mods->n_retired == mods->cap_retired) {
+		size_t ncap = mods->cap_retired ? mods->cap_retired * 2 : 8;
+		struct module **v = realloc(mods->retired, ncap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		mods->retired = v, mods->cap_retired = ncap;
+	}
+	mods->v[at]->gen_retired = gen;
+	mods->retired[mods->n_retired++] = mods->v[at];
+	mods->n--;
+	memmove(&mods->v[at], &mods->v[at + 1], (mods->n - at) * sizeof(*mods->v));
+	return 0;
+}
+
+/* Retire the objects whose offset-0 mapping is gone (unloaded): the same
+ * file loaded again at the same place is then a new object. */
+static int retire_unmapped(struct modules *mods, const struct maps *maps)
+{
+	int retired = 0;
+	for (size_t i = 0; i < mods->n;) {
+		const struct module *m = mods->v[i];
+		const struct map_entry *e = maps_find(maps, m->start);
+		if (e && e->start == m->start && e->offset == 0 && e->inode == m->inode) {
+			i++;
+			continue;
+		}
+		if (retire(mods, i, mods->generation + 1) < 0)
+			return -ENOMEM;
+		retired = 1;
+	}
+	if (retired)
+		mods->generation++;
+	return 0;
+}
+
 /* Insert m at its place by start, retiring the objects it overlaps. */
 static int insert(struct modules *mods, struct module *m)
 {
 	size_t at = 0;
 	while (at < mods->n && mods->v[at]->end <= m->start)
 		at++;
-	while (at < mods->n && mods->v[at]->start < m->end) {
-		if (mods->n_retired == mods->cap_retired) {
-			size_t ncap = mods->cap_retired ? mods->cap_retired * 2 : 8;
-			struct module **v = realloc(mods->retired, ncap * sizeof(*v));
-			if (!v)
-				return -ENOMEM;
-			mods->retired = v, mods->cap_retired = ncap;
-		}
-		mods->v[at]->gen_retired = m->gen_added;
-		mods->retired[mods->n_retired++] = mods->v[at];
-		mods->n--;
-		memmove(&mods->v[at], &mods->v[at + 1], (mods->n - at) * sizeof(*mods->v));
-	}
+	while (at < mods->n && mods->v[at]->start < m->end)
+		if (retire(mods, at, m->gen_added) < 0)
+			return -ENOMEM;
 	if (mods->n == mods->cap) {
 		size_t ncap = mods->cap ? mods->cap * 2 : 32;
 		struct module **v = realloc(mods->v, ncap * sizeof(*v));
@@ -252,6 +280,8 @@ static void debug_module(const struct module *m)
 
 int modules_update(struct modules *mods, const struct maps *maps, struct mem *mem)
 {
+	if (retire_unmapped(mods, maps) < 0)
+		return -ENOMEM;
 	for (size_t i = 0; i < maps->n; i++) {
 		int err;
 		if (!starts_object(&maps->v[i]) || known(mods, &maps->v[i]))

@@ -83,18 +83,28 @@ int probes_prepare(struct target *t, struct thread *th,
 int probes_add(struct target *t, struct thread *th, const struct allocsym *syms,
 	       size_t n, unsigned *added_ret)
 {
-	unsigned first = t->n_probes;
+	struct probe **todo = calloc(n ? n : 1, sizeof(*todo));
+	size_t n_todo = 0;
 	int err = 0;
 	*added_ret = 0;
+	if (!todo)
+		return -ENOMEM;
 	for (size_t i = 0; i < n && !err; i++) {
-		if (target_probe_at(t, syms[i].addr))
+		/* a probe of an object unloaded since is taken over by whatever
+		 * is mapped at its address now (the same library loaded again) */
+		struct probe *p = (struct probe *)target_probe_at(t, syms[i].addr);
+		if (p && p->armed)
 			continue;
-		if (t->n_probes == t->cap_probes) {
+		if (!p && t->n_probes == t->cap_probes) {
 			lt_warn("too many allocator functions in objects loaded while "
 				"tracing: %s in %s is not traced", syms[i].name, syms[i].module);
 			break;
 		}
-		struct probe *p = &t->probes[t->n_probes];
+		int fresh = !p;
+		if (fresh)
+			p = &t->probes[t->n_probes];
+		free(p->name);
+		free(p->module);
 		memset(p, 0, sizeof(*p));
 		p->name = strdup(syms[i].name);
 		p->module = strdup(syms[i].module);
@@ -102,29 +112,32 @@ int probes_add(struct target *t, struct thread *th, const struct allocsym *syms,
 			free(p->name);
 			free(p->module);
 			memset(p, 0, sizeof(*p));
-			if (err == -ENOTSUP) {
+			if (!fresh)     /* stays a disarmed entry at its place */
+				p->addr = syms[i].addr, p->kind = syms[i].kind;
+			if (err == -ENOTSUP)
 				err = 0;        /* that one stays untraced (said why) */
-				continue;
-			}
-			if (!err)
+			else if (!err)
 				err = -ENOMEM;
-			break;
+			continue;
 		}
 		if (p->plan.kind == ARCH_PROBE_XOL)
 			scratch_fill(t, p->slot_addr, p->plan.slot, p->plan.slot_len);
 		else
 			p->slot_addr = 0;
-		t->n_probes++;
+		if (fresh)
+			t->n_probes++;
+		todo[n_todo++] = p;
 	}
 	/* slots first, then the breakpoints: a thread that meets one finds
 	 * its slot ready */
-	int ferr = first < t->n_probes ? scratch_flush(t, th->tid) : 0;
-	for (unsigned i = first; i < t->n_probes && !ferr; i++) {
-		struct probe *p = &t->probes[i];
+	int ferr = n_todo ? scratch_flush(t, th->tid) : 0;
+	for (size_t i = 0; i < n_todo && !ferr; i++) {
+		struct probe *p = todo[i];
 		ferr = mem_write_text(&t->mem, th->tid, p->addr, arch_bp_insn, arch_bp_len);
 		p->armed = !ferr;
 		*added_ret += p->armed;
 	}
+	free(todo);
 	return err ? err : ferr;
 }
 
