@@ -54,12 +54,12 @@ static void one_pass(struct modules *mods, struct module *m)
 	struct allocsym *syms = NULL;
 	size_t n = 0;
 	char why[512];
-	if (allocsyms_find(mods, &syms, &n) == 0) {
+	if (allocsyms_find(mods, NULL, &syms, &n) == 0) {
 		for (size_t i = 0; i < n; i++)   /* never a probe outside its code */
 			FUZZ_CHECK(syms[i].addr >= m->img.text_start &&
 				   syms[i].addr < m->img.text_end);
 		if (!n)
-			FUZZ_CHECK(allocsyms_explain(mods, why, sizeof(why)) == why);
+			FUZZ_CHECK(allocsyms_explain(mods, NULL, why, sizeof(why)) == why);
 	} else {
 		syms = NULL, n = 0;
 	}

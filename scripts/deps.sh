@@ -5,7 +5,8 @@
 set -eu
 pkgs="gcc g++ binutils meson ninja-build pkg-config python3 libdw-dev libelf-dev
 libunwind-dev zlib1g-dev libcapstone-dev libjson-c-dev util-linux
-valgrind strace clang libclang-rt-14-dev"
+valgrind strace clang libclang-rt-14-dev
+libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -79,7 +79,7 @@ static void read_comm(struct target *t)
 
 static enum lt_exit find_allocator(struct session *s, struct allocsym **syms, size_t *n)
 {
-	int err = allocsyms_find(s->t.mods, syms, n);
+	int err = allocsyms_find(s->t.mods, &s->alloc, syms, n);
 	if (err == -ESRCH) {
 		lt_error("pid %d exited while leaktrap was attaching", (int)s->t.pid);
 		return LT_EXIT_TARGET_GONE;
@@ -91,7 +91,7 @@ static enum lt_exit find_allocator(struct session *s, struct allocsym **syms, si
 	if (*n == 0) {
 		char why[1024];
 		lt_error("no allocator functions found in pid %d: %s", (int)s->t.pid,
-			 allocsyms_explain(s->t.mods, why, sizeof(why)));
+			 allocsyms_explain(s->t.mods, &s->alloc, why, sizeof(why)));
 		return LT_EXIT_NO_ALLOCATOR;
 	}
 	return LT_EXIT_OK;

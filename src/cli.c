@@ -41,6 +41,11 @@ void cli_usage(FILE *out)
 "  -c, --count N            stop after N reports in all: N-1 interval\n"
 "                           reports, then the final one (needs -i)\n"
 "      --depth N            frames per allocation stack (default 32, max 256)\n"
+"      --allocator OBJECT   probe the allocator in OBJECT only (a path, or a\n"
+"                           file name: libjemalloc.so.2, libjemalloc.so)\n"
+"      --symbol-prefix P    also probe P-prefixed names (je_malloc, ...)\n"
+"      --mmap               also trace anonymous private mmap/munmap/mremap\n"
+"                           by the program (reported separately)\n"
 "\n"
 "Report:\n"
 "  -T, --top N              stacks to show (default 10, 0: all)\n"
@@ -184,7 +189,8 @@ enum {
 	OPT_DEPTH = 256, OPT_SORT, OPT_OLDER_THAN, OPT_NO_DEMANGLE, OPT_ERROR_EXITCODE,
 	OPT_FAIL_OVER, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS, OPT_GEN_SUPPRESSIONS,
 	OPT_BASELINE, OPT_DEBUGINFO_DIR, OPT_REACHABILITY, OPT_SHOW_KINDS, OPT_ERROR_KINDS,
-	OPT_HEURISTICS,
+	OPT_HEURISTICS, OPT_ALLOCATOR,
+	OPT_SYMBOL_PREFIX, OPT_MMAP,
 };
 
 static const struct option longopts[] = {
@@ -213,6 +219,9 @@ static const struct option longopts[] = {
 	{ "show-leak-kinds", required_argument, NULL, OPT_SHOW_KINDS },
 	{ "errors-for-leak-kinds", required_argument, NULL, OPT_ERROR_KINDS },
 	{ "leak-check-heuristics", required_argument, NULL, OPT_HEURISTICS },
+	{ "allocator", required_argument, NULL, OPT_ALLOCATOR },
+	{ "symbol-prefix", required_argument, NULL, OPT_SYMBOL_PREFIX },
+	{ "mmap", no_argument, NULL, OPT_MMAP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -284,6 +293,17 @@ static int parse_one(int c, const char *arg, struct cli_options *o)
 	case OPT_GEN_SUPPRESSIONS: o->gen_suppressions = 1; return 0;
 	case OPT_BASELINE: o->baseline = arg; return 0;
 	case OPT_REACHABILITY: o->reachability = 1; return 0;
+	case OPT_MMAP: o->mmap = 1; return 0;
+	case OPT_ALLOCATOR:
+		if (!*arg)
+			return bad("--allocator", arg);
+		o->allocator = arg;
+		return 0;
+	case OPT_SYMBOL_PREFIX:
+		if (!*arg || strchr(arg, '/'))
+			return bad("--symbol-prefix", arg);
+		o->symbol_prefix = arg;
+		return 0;
 	case OPT_SUPPRESSIONS:
 		if (o->n_suppressions == CLI_MAX_SUPPRESSIONS)
 			return bad("--suppressions", "(too many files)");

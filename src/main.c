@@ -65,6 +65,15 @@ int main(int argc, char **argv)
 		reach.heuristics = reach.rep.heuristics = o.heuristics;
 		s.reach = &reach;
 	}
+	s.alloc.object = o.allocator;
+	s.alloc.prefix = o.symbol_prefix;
+	s.alloc.mmap = o.mmap;
+	if (o.mmap && !(s.regions = regions_create())) {
+		lt_error("out of memory");
+		session_release(&s);
+		reporter_destroy(r);
+		return LT_EXIT_ERROR;
+	}
 	rc = run(&s, &o, r);
 	session_release(&s);
 	reach_freed_release(&reach.freed);

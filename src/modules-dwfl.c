@@ -197,6 +197,20 @@ Dwfl *modules_dwfl(struct modules *mods)
 	return dwfl;
 }
 
+Dwfl *modules_dwfl_one(struct modules *mods, struct module *m)
+{
+	Dwfl *dwfl = dwfl_begin(&callbacks);
+	if (!dwfl)
+		return NULL;
+	dwfl_report_begin(dwfl);
+	Dwfl_Module *dm = dwfl_report_module(dwfl, m->path, m->start, m->end);
+	void **userdata;
+	if (dm && dwfl_module_info(dm, &userdata, NULL, NULL, NULL, NULL, NULL, NULL))
+		*userdata = m;
+	dwfl_report_end(dwfl, NULL, NULL);
+	return dwfl;
+}
+
 struct module *modules_of_dwfl(Dwfl_Module *mod)
 {
 	void **userdata;

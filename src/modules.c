@@ -206,17 +206,53 @@ static int known(const struct modules *mods, const struct map_entry *e)
 	return m && m->start == e->start && m->inode == e->inode;
 }
 
-/* Insert m at its place by start, dropping the objects it overlaps. */
+/* Move mods->v[at] to the retired objects as of generation gen. */
+static int retire(struct modules *mods, size_t at, unsigned gen)
+{
+	if (mods->n_retired == mods->cap_retired) {
+		size_t ncap = mods->cap_retired ? mods->cap_retired * 2 : 8;
+		struct module **v = realloc(mods->retired, ncap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		mods->retired = v, mods->cap_retired = ncap;
+	}
+	mods->v[at]->gen_retired = gen;
+	mods->retired[mods->n_retired++] = mods->v[at];
+	mods->n--;
+	memmove(&mods->v[at], &mods->v[at + 1], (mods->n - at) * sizeof(*mods->v));
+	return 0;
+}
+
+/* Retire the objects whose offset-0 mapping is gone (unloaded): the same
+ * file loaded again at the same place is then a new object. */
+static int retire_unmapped(struct modules *mods, const struct maps *maps)
+{
+	int retired = 0;
+	for (size_t i = 0; i < mods->n;) {
+		const struct module *m = mods->v[i];
+		const struct map_entry *e = maps_find(maps, m->start);
+		if (e && e->start == m->start && e->offset == 0 && e->inode == m->inode) {
+			i++;
+			continue;
+		}
+		if (retire(mods, i, mods->generation + 1) < 0)
+			return -ENOMEM;
+		retired = 1;
+	}
+	if (retired)
+		mods->generation++;
+	return 0;
+}
+
+/* Insert m at its place by start, retiring the objects it overlaps. */
 static int insert(struct modules *mods, struct module *m)
 {
 	size_t at = 0;
 	while (at < mods->n && mods->v[at]->end <= m->start)
 		at++;
-	while (at < mods->n && mods->v[at]->start < m->end) {
-		module_free(mods->v[at]);
-		mods->n--;
-		memmove(&mods->v[at], &mods->v[at + 1], (mods->n - at) * sizeof(*mods->v));
-	}
+	while (at < mods->n && mods->v[at]->start < m->end)
+		if (retire(mods, at, m->gen_added) < 0)
+			return -ENOMEM;
 	if (mods->n == mods->cap) {
 		size_t ncap = mods->cap ? mods->cap * 2 : 32;
 		struct module **v = realloc(mods->v, ncap * sizeof(*v));
@@ -244,6 +280,8 @@ static void debug_module(const struct module *m)
 
 int modules_update(struct modules *mods, const struct maps *maps, struct mem *mem)
 {
+	if (retire_unmapped(mods, maps) < 0)
+		return -ENOMEM;
 	for (size_t i = 0; i < maps->n; i++) {
 		int err;
 		if (!starts_object(&maps->v[i]) || known(mods, &maps->v[i]))
@@ -251,6 +289,8 @@ int modules_update(struct modules *mods, const struct maps *maps, struct mem *me
 		struct module *m = probe(mods, maps, i, mem, &err);
 		if (!m && err)
 			return err;
+		if (m)
+			m->gen_added = mods->generation + 1;
 		if (m && (err = insert(mods, m)) < 0) {
 			module_free(m);
 			return err;
@@ -329,6 +369,9 @@ void modules_destroy(struct modules *mods)
 		return;
 	for (size_t i = 0; i < mods->n; i++)
 		module_free(mods->v[i]);
+	for (size_t i = 0; i < mods->n_retired; i++)
+		module_free(mods->retired[i]);
+	free(mods->retired);
 	if (mods->rootfd >= 0)
 		close(mods->rootfd);
 	free(mods->root_prefix);
@@ -349,6 +392,20 @@ struct module *modules_find(const struct modules *mods, uint64_t addr)
 			return mods->v[mid];
 	}
 	return NULL;
+}
+
+struct module *modules_find_at(const struct modules *mods, uint64_t addr, unsigned gen)
+{
+	struct module *m = modules_find(mods, addr);
+	if (!gen || (m && m->gen_added <= gen))
+		return m;
+	for (size_t i = mods->n_retired; i-- > 0;) {
+		struct module *r = mods->retired[i];
+		if (addr >= r->start && addr < r->end && r->gen_added <= gen &&
+		    gen < r->gen_retired)
+			return r;
+	}
+	return m;
 }
 
 /* ---- explaining -------------------------------------------------------- */

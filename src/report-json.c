@@ -181,8 +181,8 @@ static struct json_object *addresses_json(const struct report_stack *rs, int *er
 	return a;
 }
 
-static struct json_object *stack_json(const struct report *rep, const struct report_stack *rs,
-				      int *err)
+/* reach: the stack is a loss record of --reachability's scan */
+static struct json_object *stack_json(const struct report_stack *rs, int reach, int *err)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *frames = json_object_new_array();
@@ -201,7 +201,6 @@ static struct json_object *stack_json(const struct report *rep, const struct rep
 	for (unsigned i = 0; i < rs->n_frames && *err == 0; i++)
 		append(frames, frame_json(&rs->frames[i], err), err);
 	add(o, "frames", frames, err);
-	int reach = report_has_reach(rep);
 	add_opt(o, "kind", reach, reach ? json_object_new_string(reach_kind_name(rs->kind)) : NULL,
 		err);
 	add_opt(o, "indirect_bytes", reach, reach ? new_u64(rs->indirect_bytes) : NULL, err);
@@ -234,7 +233,7 @@ static struct json_object *stacks_json(const struct report *rep, int *err)
 		return NULL;
 	}
 	for (unsigned i = 0; i < rep->n_stacks && *err == 0; i++)
-		append(arr, stack_json(rep, &rep->stacks[i], err), err);
+		append(arr, stack_json(&rep->stacks[i], report_has_reach(rep), err), err);
 	return arr;
 }
 
@@ -322,6 +321,29 @@ static struct json_object *reachability_json(const struct report *rep, int *err)
 	return o;
 }
 
+/* "mmap": the program's anonymous mappings (--mmap), null without. */
+static struct json_object *mmap_json(const struct report *rep, int *err)
+{
+	const struct region_totals *t = &rep->mmap.totals;
+	struct json_object *o = json_object_new_object();
+	struct json_object *arr = new_array(err);
+	if (!o || !arr) {
+		json_object_put(o);
+		json_object_put(arr);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	add(o, "maps", new_u64(t->maps), err);
+	add(o, "unmaps", new_u64(t->unmaps), err);
+	add(o, "remaps", new_u64(t->remaps), err);
+	add(o, "live_regions", new_u64(t->live_regions), err);
+	add(o, "live_bytes", new_u64(t->live_bytes), err);
+	for (unsigned i = 0; i < rep->mmap.n_stacks && *err == 0; i++)
+		append(arr, stack_json(&rep->mmap.stacks[i], 0, err), err);
+	add(o, "stacks", arr, err);
+	return o;
+}
+
 static struct json_object *report_json(const struct report *rep, int *err)
 {
 	struct json_object *o = json_object_new_object();
@@ -350,6 +372,8 @@ static struct json_object *report_json(const struct report *rep, int *err)
 		err);
 	add_opt(o, "summary", report_has_reach(rep),
 		report_has_reach(rep) ? summary_json(rep->reach, err) : NULL, err);
+	add_opt(o, "mmap", rep->mmap.enabled, rep->mmap.enabled ? mmap_json(rep, err) : NULL,
+		err);
 	return o;
 }
 

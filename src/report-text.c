@@ -223,6 +223,28 @@ static void write_summary(const struct report *rep, FILE *out)
 		      "To see them, rerun with: --reachability --show-leak-kinds=all\n", out);
 }
 
+/* --mmap: the program's anonymous mappings, after the heap. */
+static void write_mmap(const struct report *rep, FILE *out)
+{
+	const struct region_totals *t = &rep->mmap.totals;
+	if (!rep->mmap.enabled)
+		return;
+	fprintf(out, "leaktrap: mmap: %" PRIu64 " maps, %" PRIu64 " unmaps, %" PRIu64
+		" remaps, %" PRIu64 " live %s (%" PRIu64 " bytes)\n", t->maps, t->unmaps,
+		t->remaps, t->live_regions, plural(t->live_regions, "mapping", "mappings"),
+		t->live_bytes);
+	for (unsigned i = 0; i < rep->mmap.n_stacks; i++) {
+		const struct report_stack *rs = &rep->mmap.stacks[i];
+		fprintf(out, "\n%" PRIu64 " %s in %" PRIu64 " %s from stack\n", rs->bytes,
+			plural(rs->bytes, "byte", "bytes"), rs->blocks,
+			plural(rs->blocks, "mapping", "mappings"));
+		for (unsigned j = 0; j < rs->n_frames; j++)
+			write_frame(&rs->frames[j], out);
+	}
+	if (rep->mmap.n_stacks)
+		fputc('\n', out);
+}
+
 int report_write_text(const struct report *rep, FILE *out)
 {
 	write_header(rep, out);
@@ -232,6 +254,7 @@ int report_write_text(const struct report *rep, FILE *out)
 	write_trailer(rep, out);
 	if (report_has_reach(rep))
 		write_summary(rep, out);
+	write_mmap(rep, out);
 	if (fflush(out) != 0 || ferror(out))
 		return -EIO;
 	return 0;

@@ -266,6 +266,51 @@ int report_build(const struct ledger *lg, const struct stacks *st,
 	return 0;
 }
 
+static int cmp_mmap_stack(const void *pa, const void *pb)
+{
+	const struct report_stack *a = pa, *b = pb;
+	if (a->bytes != b->bytes)
+		return a->bytes > b->bytes ? -1 : 1;
+	if (a->blocks != b->blocks)
+		return a->blocks > b->blocks ? -1 : 1;
+	return a->stack_id < b->stack_id ? -1 : a->stack_id > b->stack_id;
+}
+
+int report_add_mmap(struct report *rep, const struct regions *rg, const struct stacks *st,
+		    uint64_t now_ns)
+{
+	size_t n;
+	const struct region *v = regions_all(rg, &n);
+	uint32_t n_ids = stacks_count(st);
+	rep->mmap.enabled = 1;
+	regions_totals(rg, &rep->mmap.totals);
+	if (!n)
+		return 0;
+	struct report_stack *by_id = calloc((size_t)n_ids + 1, sizeof(*by_id));
+	if (!by_id)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct report_stack *rs = &by_id[v[i].stack_id < n_ids ? v[i].stack_id : n_ids];
+		uint64_t age = now_ns > v[i].time_ns ? now_ns - v[i].time_ns : 0;
+		rs->bytes += v[i].end - v[i].start;
+		rs->blocks++;
+		if (age > rs->oldest_ns)
+			rs->oldest_ns = age;
+	}
+	unsigned k = 0;
+	for (uint32_t i = 0; i <= n_ids; i++)
+		if (by_id[i].blocks) {
+			by_id[k] = by_id[i];
+			by_id[k++].stack_id = i < n_ids ? i : UINT32_MAX;
+		}
+	qsort(by_id, k, sizeof(*by_id), cmp_mmap_stack);
+	rep->mmap.stacks = by_id, rep->mmap.n_stacks = k;
+	for (unsigned i = 0; i < k; i++)
+		if (copy_frames(&by_id[i], st) < 0)
+			return -ENOMEM;     /* report_release() frees what is there */
+	return 0;
+}
+
 static void release_stack(struct report_stack *rs)
 {
 	for (unsigned i = 0; i < rs->n_frames; i++) {
@@ -281,11 +326,11 @@ static void release_stack(struct report_stack *rs)
 /* libstdc++'s demangler (C linkage, part of the C++ ABI). */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
-void report_demangle(struct report *rep)
+static void demangle_stacks(struct report_stack *stacks, unsigned n)
 {
-	for (unsigned i = 0; i < rep->n_stacks; i++)
-		for (unsigned j = 0; j < rep->stacks[i].n_frames; j++) {
-			struct report_frame *f = &rep->stacks[i].frames[j];
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = 0; j < stacks[i].n_frames; j++) {
+			struct report_frame *f = &stacks[i].frames[j];
 			int status = -1;
 			if (!f->function || strncmp(f->function, "_Z", 2))
 				continue;
@@ -297,6 +342,12 @@ void report_demangle(struct report *rep)
 				free(d);
 			}
 		}
+}
+
+void report_demangle(struct report *rep)
+{
+	demangle_stacks(rep->stacks, rep->n_stacks);
+	demangle_stacks(rep->mmap.stacks, rep->mmap.n_stacks);
 }
 
 void report_drop_stack(struct report *rep, unsigned i)
@@ -347,6 +398,9 @@ void report_release(struct report *rep)
 	for (unsigned i = 0; i < rep->n_stacks; i++)
 		release_stack(&rep->stacks[i]);
 	free(rep->stacks);
+	for (unsigned i = 0; i < rep->mmap.n_stacks; i++)
+		release_stack(&rep->mmap.stacks[i]);
+	free(rep->mmap.stacks);
 	free(rep->command);
 	memset(rep, 0, sizeof(*rep));
 }

@@ -123,6 +123,14 @@ static int build(struct reporter *r, struct session *s, struct report *rep, int 
 	int err = report_build(s->ledger, s->stacks, &ro, rep);
 	if (err)
 		return err;
+	if (s->regions && (err = report_add_mmap(rep, s->regions, s->stacks, ro.now_ns))) {
+		report_release(rep);
+		return err;
+	}
+	for (unsigned i = 0; i < rep->n_stacks; i++)
+		rep->stacks[i].mods_gen = session_stack_gen(s, rep->stacks[i].stack_id);
+	for (unsigned i = 0; i < rep->mmap.n_stacks; i++)
+		rep->mmap.stacks[i].mods_gen = session_stack_gen(s, rep->mmap.stacks[i].stack_id);
 	rep->pid = s->t.pid;
 	rep->command = s->t.comm[0] ? strdup(s->t.comm) : NULL;
 	rep->duration_s = (s->t_end > 0 ? s->t_end : session_now()) - s->t_start;

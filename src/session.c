@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/kcmp.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -31,6 +32,7 @@
 #include "leaktrap/probes.h"
 #include "leaktrap/reach.h"
 #include "leaktrap/procfs.h"
+#include "leaktrap/regions.h"
 #include "leaktrap/scratch.h"
 #include "leaktrap/session.h"
 #include "leaktrap/tracee.h"
@@ -72,6 +74,8 @@ void session_release(struct session *s)
 	mem_close(&s->t.mem);
 	unwinder_destroy(s->uw);
 	ledger_destroy(s->ledger);
+	regions_destroy(s->regions);
+	free(s->stack_gen);
 	stacks_destroy(s->stacks);
 }
 
@@ -99,7 +103,8 @@ static uint64_t call_size(const struct shadow *e, int *overflow_ret)
 	case PK_REALLOCARRAY:
 		*overflow_ret = __builtin_mul_overflow(e->args[1], e->args[2], &r);
 		return r;
-	case PK_REALLOC: return e->args[1];
+	case PK_REALLOC:
+	case PK_RALLOCX: return e->args[1];
 	case PK_POSIX_MEMALIGN: return e->args[2];
 	case PK_MEMALIGN: return e->args[1];
 	default: return e->args[0];
@@ -125,14 +130,62 @@ static void finish_realloc(struct session *s, const struct shadow *e, pid_t tid,
 			   uint64_t ret)
 {
 	int overflow;
-	/* glibc: realloc(p, 0) frees p and returns NULL */
-	int freed = ret != 0 || (call_size(e, &overflow) == 0 && !overflow);
+	/* glibc: realloc(p, 0) frees p and returns NULL; rallocx never frees
+	 * without a new block */
+	int freed = ret != 0 || (e->probe->kind != PK_RALLOCX &&
+				 call_size(e, &overflow) == 0 && !overflow);
 	if (e->took_old && freed)
 		ledger_count_free(s->ledger, e->old_known);
 	else if (e->took_old && e->old_known && ledger_restore(s->ledger, &e->old) < 0)
 		s->end_reason = "error";
 	if (ret)
 		record_block(s, e, tid, ret);
+}
+
+/* --mmap: what a mapping call did (regions.h has the semantics).  Only
+ * private anonymous memory is traced, and not thread stacks (MAP_STACK:
+ * pthread_create's); any other mapping over traced memory replaces it. */
+static void apply_mapping(struct session *s, pid_t tid, const struct shadow *e,
+			  uint64_t ret)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), mask = page - 1;
+	uint64_t flags = e->args[3];
+	int failed = ret > (uint64_t)-4096, err = 0;
+	struct region reg = { .time_ns = now_ns(), .stack_id = e->stack_id,
+			      .tid = (uint32_t)tid };
+	if (!s->regions)
+		return;
+	switch (e->probe->kind) {
+	case PK_MMAP:
+		if (failed)
+			return;
+		reg.start = ret, reg.end = ret + ((e->args[1] + mask) & ~mask);
+		if ((flags & (MAP_SHARED | MAP_PRIVATE)) == MAP_PRIVATE &&
+		    (flags & MAP_ANONYMOUS) && !(flags & MAP_STACK))
+			err = regions_map(s->regions, &reg, 0);
+		else
+			err = regions_unmap(s->regions, reg.start, reg.end, 0, NULL);
+		break;
+	case PK_MUNMAP:
+		if (ret == 0)
+			err = regions_unmap(s->regions, e->args[0],
+					    e->args[0] + ((e->args[1] + mask) & ~mask), 1, NULL);
+		break;
+	case PK_MREMAP:
+		if (failed || !regions_find(s->regions, e->args[0]))
+			return;         /* memory leaktrap did not see mapped */
+		if (!(flags & MREMAP_DONTUNMAP))
+			err = regions_unmap(s->regions, e->args[0],
+					    e->args[0] + ((e->args[1] + mask) & ~mask), 0, NULL);
+		reg.start = ret, reg.end = ret + ((e->args[2] + mask) & ~mask);
+		if (!err)
+			err = regions_map(s->regions, &reg, 1);
+		break;
+	default:
+		break;
+	}
+	if (err)
+		s->end_reason = "error";
 }
 
 static void apply_return(struct session *s, struct thread *th,
@@ -142,7 +195,16 @@ static void apply_return(struct session *s, struct thread *th,
 	switch (e->probe->kind) {
 	case PK_REALLOC:
 	case PK_REALLOCARRAY:
+	case PK_RALLOCX:
 		finish_realloc(s, e, th->tid, ret);
+		return;
+	case PK_FREE:           /* hijacked only to see what it calls */
+	case PK_UNWIND:
+		return;
+	case PK_MMAP:
+	case PK_MUNMAP:
+	case PK_MREMAP:
+		apply_mapping(s, th->tid, e, ret);
 		return;
 	case PK_POSIX_MEMALIGN:
 		if (ret != 0 || mem_read(&s->t.mem, e->args[0], &block, sizeof(block)))
@@ -180,26 +242,40 @@ int session_finish_return(struct session *s, struct thread *th, struct arch_regs
 	return 0;
 }
 
-/* Hijack the return of an outermost allocation call and remember it. */
+/* Hijack the return of an outermost allocation call and remember it;
+ * with_stack: capture the stack (unwound by unwind_call) for a call that
+ * makes a block, not for a free seen only to ignore what it calls. */
 static int begin_call(struct session *s, struct thread *th, const struct arch_regs *regs,
-		      const struct probe *p)
+		      const struct probe *p, int with_stack)
 {
 	uint64_t slot = arch_entry_ret_slot(regs), ret;
 	if (th->n_shadow == SHADOW_MAX)
 		return -ENOSPC;
-	if (unwind_capture(&s->t.mem, regs, &s->cap) < 0 || s->cap.len < sizeof(ret))
-		return -EFAULT;
-	memcpy(&ret, s->cap.stack + (slot - s->cap.sp), sizeof(ret));
+	if (!with_stack) {
+		if (mem_read(&s->t.mem, slot, &ret, sizeof(ret)))
+			return -EFAULT;
+	} else {
+		/* unwound from the entry address, not from after the
+		 * breakpoint: a one-byte first instruction (push %rbp) would
+		 * look executed, its CFI row applied */
+		struct arch_regs at = *regs;
+		arch_regs_set_pc(&at, p->addr);
+		if (unwind_capture(&s->t.mem, &at, &s->cap) < 0 || s->cap.len < sizeof(ret))
+			return -EFAULT;
+		memcpy(&ret, s->cap.stack + (slot - s->cap.sp), sizeof(ret));
+	}
 	int err = mem_write_data(&s->t.mem, slot, &s->t.trampoline, sizeof(s->t.trampoline));
 	if (err)
 		return err;
 	struct shadow *e = &th->shadow[th->n_shadow++];
 	memset(e, 0, sizeof(*e));
 	e->orig_ret = ret, e->entry_sp = arch_regs_sp(regs), e->probe = p;
+	e->ret_slot = slot;
 	e->stack_id = UINT32_MAX;
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < sizeof(e->args) / sizeof(e->args[0]); i++)
 		e->args[i] = arch_regs_arg(regs, i);
-	if ((p->kind == PK_REALLOC || p->kind == PK_REALLOCARRAY) && e->args[0]) {
+	if ((p->kind == PK_REALLOC || p->kind == PK_REALLOCARRAY ||
+	     p->kind == PK_RALLOCX) && e->args[0]) {
 		e->took_old = 1;
 		e->old_known = ledger_take(s->ledger, e->args[0], &e->old) == 0;
 		if (s->reach && e->old_known)   /* its header is intact until the call */
@@ -230,6 +306,28 @@ static void check_new_stack(struct session *s, uint32_t id, const uint64_t *pcs,
 		}
 }
 
+unsigned session_stack_gen(const struct session *s, uint32_t id)
+{
+	return id < s->cap_stack_gen ? s->stack_gen[id] : 0;
+}
+
+/* A new stack id: remember which objects were mapped (a library
+ * unloaded later, another mapped in its place, must not take its frames). */
+static void note_stack_gen(struct session *s, uint32_t id)
+{
+	if (id >= s->cap_stack_gen) {
+		size_t ncap = s->cap_stack_gen ? s->cap_stack_gen * 2 : 1024;
+		while (ncap <= id)
+			ncap *= 2;
+		unsigned *v = realloc(s->stack_gen, ncap * sizeof(*v));
+		if (!v)
+			return;
+		memset(v + s->cap_stack_gen, 0, (ncap - s->cap_stack_gen) * sizeof(*v));
+		s->stack_gen = v, s->cap_stack_gen = ncap;
+	}
+	s->stack_gen[id] = s->t.mods->generation;
+}
+
 static void unwind_call(struct session *s, struct shadow *e)
 {
 	unsigned n = unwinder_unwind(s->uw, &s->cap, s->pcs, s->depth);
@@ -237,7 +335,10 @@ static void unwind_call(struct session *s, struct shadow *e)
 		s->end_reason = "error";
 		return;
 	}
+	int is_new = e->stack_id + 1 == stacks_count(s->stacks);
 	check_new_stack(s, e->stack_id, s->pcs, n);
+	if (is_new)
+		note_stack_gen(s, e->stack_id);
 }
 
 /* Drop shadow entries whose frame is gone (a longjmp out of an allocator
@@ -260,18 +361,82 @@ static uint64_t resume_pc(const struct probe *p)
 	return p->plan.kind == ARCH_PROBE_XOL ? p->slot_addr : p->addr + p->plan.insn_len;
 }
 
+/* An exception starts (_Unwind_RaiseException): the unwinder must not
+ * meet a hijacked return address (the trampoline has no unwind
+ * information: std::terminate).  Put every original back; those calls
+ * end by the exception (a throwing operator new allocated nothing). */
+static void unhijack_all(struct session *s, struct thread *th)
+{
+	for (unsigned i = th->n_shadow; i-- > 0;) {
+		const struct shadow *e = &th->shadow[i];
+		if (mem_write_data(&s->t.mem, e->ret_slot, &e->orig_ret, sizeof(e->orig_ret)))
+			lt_debug("thread %d: cannot put back a return address at 0x%llx",
+				 (int)th->tid, (unsigned long long)e->ret_slot);
+	}
+	session_abandon_calls(s, th, 0);
+}
+
+/* The dynamic linker changed its list of objects (th is stopped in
+ * _dl_debug_state): objects loaded since get their allocator probed
+ * before the thread goes on, probes of objects gone are forgotten, and
+ * the module table and unwinder see the new mappings.  Called on every
+ * hit (the list is consistent at every other one; re-reading is cheap
+ * next to a dlopen). */
+static void rescan_objects(struct session *s, struct thread *th)
+{
+	struct maps m;
+	struct allocsym *syms = NULL;
+	size_t n = 0;
+	unsigned added = 0;
+	if (maps_read(s->t.pid, &m) < 0)
+		return;
+	maps_release(&s->t.maps);
+	s->t.maps = m;
+	s->maps_refreshed = session_now();
+	probes_forget_unmapped(&s->t, &s->t.maps);
+	unsigned gen = s->t.mods->generation;
+	if (modules_update(s->t.mods, &s->t.maps, &s->t.mem) < 0)
+		lt_debug("cannot add the objects mapped since");
+	if (gen == s->t.mods->generation)
+		return;
+	unwinder_flush(s->uw);
+	struct allocsym_options o = s->alloc;
+	o.since_gen = gen;              /* the objects just added */
+	if (allocsyms_find(s->t.mods, &o, &syms, &n) < 0) {
+		lt_warn("cannot read the symbols of objects loaded while tracing");
+		return;
+	}
+	if (probes_add(&s->t, th, syms, n, &added) < 0)
+		lt_warn("cannot probe every allocator function of the objects loaded "
+			"while tracing");
+	if (added)
+		lt_debug("%u allocator functions probed in objects loaded while tracing",
+			 added);
+	allocsyms_free(syms, n);
+}
+
 static void on_probe(struct session *s, struct thread *th, struct arch_regs *regs,
 		     const struct probe *p)
 {
 	int hijacked = 0;
 	drop_dead(s, th, arch_regs_sp(regs));
-	if (!th->passthrough && th->n_shadow == 0) {
+	if (p->kind == PK_DLSTATE) {
+		if (!th->passthrough)
+			rescan_objects(s, th);
+	} else if (p->kind == PK_UNWIND) {
+		if (th->n_shadow)
+			unhijack_all(s, th);
+	} else if (!th->passthrough && th->n_shadow == 0) {
 		if (p->kind == PK_FREE && s->reach)
 			reach_note_free(&s->reach->freed, &s->t.mem, arch_regs_arg(regs, 0));
 		if (p->kind == PK_FREE)
 			(void)ledger_free(s->ledger, arch_regs_arg(regs, 0));
-		else
-			hijacked = begin_call(s, th, regs, p) == 0;
+		/* with --mmap a free is followed to its end: the munmap it may
+		 * call is the allocator's, not the program's */
+		if (p->kind == PK_MUNMAP || (p->kind == PK_FREE && s->regions))
+			(void)begin_call(s, th, regs, p, 0);
+		else if (p->kind != PK_FREE)
+			hijacked = begin_call(s, th, regs, p, 1) == 0;
 	}
 	arch_regs_set_pc(regs, resume_pc(p));
 	/* no-procmem: the unwinder reads through PEEKDATA, i.e. through th */

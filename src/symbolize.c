@@ -28,9 +28,17 @@ struct sym_entry {
 	int line;
 };
 
+/* A Dwfl of its own for an object retired from the module table. */
+struct retired_dwfl {
+	const struct module *mod;
+	Dwfl *dwfl;
+};
+
 struct symbolizer {
 	struct modules *mods;
 	Dwfl *dwfl;
+	struct retired_dwfl *retired;
+	size_t n_retired;
 	struct sym_entry *cache;    /* open addressing, linear probing */
 	size_t cap, used;
 };
@@ -55,6 +63,9 @@ void symbolizer_destroy(struct symbolizer *sym)
 		free(sym->cache[i].file);
 	}
 	free(sym->cache);
+	for (size_t i = 0; i < sym->n_retired; i++)
+		dwfl_end(sym->retired[i].dwfl);
+	free(sym->retired);
 	dwfl_end(sym->dwfl);
 	free(sym);
 }
@@ -140,9 +151,30 @@ static int fill_source(Dwfl_Module *mod, Dwarf_Addr at, struct sym_entry *e)
 	return (e->file = strdup(file)) ? 0 : -ENOMEM;
 }
 
-static int resolve(struct symbolizer *sym, Dwarf_Addr at, struct sym_entry *e)
+/* The Dwfl holding m: the symbolizer's, or for a retired object one of
+ * its own (made on first use); NULL on failure. */
+static Dwfl *dwfl_of(struct symbolizer *sym, const struct module *m)
 {
-	Dwfl_Module *mod = dwfl_addrmodule(sym->dwfl, at);
+	if (!m->gen_retired)
+		return sym->dwfl;
+	for (size_t i = 0; i < sym->n_retired; i++)
+		if (sym->retired[i].mod == m)
+			return sym->retired[i].dwfl;
+	struct retired_dwfl *v = realloc(sym->retired, (sym->n_retired + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	sym->retired = v;
+	Dwfl *dwfl = modules_dwfl_one(sym->mods, (struct module *)m);
+	if (dwfl)
+		v[sym->n_retired++] = (struct retired_dwfl){ m, dwfl };
+	return dwfl;
+}
+
+static int resolve(struct symbolizer *sym, const struct module *m, Dwarf_Addr at,
+		   struct sym_entry *e)
+{
+	Dwfl *dwfl = dwfl_of(sym, m);
+	Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, at) : NULL;
 	GElf_Off off = 0;
 	GElf_Sym s;
 	const char *name = mod ? dwfl_module_addrinfo(mod, at, &off, &s, NULL, NULL, NULL)
@@ -169,7 +201,7 @@ static const struct sym_entry *lookup(struct symbolizer *sym, const struct modul
 	e = cache_find(sym, m, rel);
 	*e = (struct sym_entry){ .mod = m, .rel = rel };
 	sym->used++;
-	return resolve(sym, at, e) < 0 ? NULL : e;
+	return resolve(sym, m, at, e) < 0 ? NULL : e;
 }
 
 static int set_str(char **dst, const char *src)
@@ -183,8 +215,14 @@ static int set_str(char **dst, const char *src)
 int symbolizer_frame(struct symbolizer *sym, struct report_frame *f,
 		     int is_return_address)
 {
+	return symbolizer_frame_at(sym, f, is_return_address, 0);
+}
+
+int symbolizer_frame_at(struct symbolizer *sym, struct report_frame *f,
+			int is_return_address, unsigned gen)
+{
 	Dwarf_Addr at = f->pc - (is_return_address && f->pc ? 1 : 0);
-	const struct module *m = modules_find(sym->mods, at);
+	const struct module *m = modules_find_at(sym->mods, at, gen);
 	if (!m)
 		return 0;
 	const struct sym_entry *e = lookup(sym, m, at);
@@ -197,15 +235,21 @@ int symbolizer_frame(struct symbolizer *sym, struct report_frame *f,
 	return 0;
 }
 
-int symbolize_report(struct symbolizer *sym, struct report *rep)
+static int symbolize_stacks(struct symbolizer *sym, struct report_stack *stacks, unsigned n)
 {
-	for (unsigned i = 0; i < rep->n_stacks; i++) {
-		struct report_stack *s = &rep->stacks[i];
+	for (unsigned i = 0; i < n; i++) {
+		struct report_stack *s = &stacks[i];
 		for (unsigned j = 0; j < s->n_frames; j++) {
-			int err = symbolizer_frame(sym, &s->frames[j], 1);
+			int err = symbolizer_frame_at(sym, &s->frames[j], 1, s->mods_gen);
 			if (err)
 				return err;
 		}
 	}
 	return 0;
+}
+
+int symbolize_report(struct symbolizer *sym, struct report *rep)
+{
+	int err = symbolize_stacks(sym, rep->stacks, rep->n_stacks);
+	return err ? err : symbolize_stacks(sym, rep->mmap.stacks, rep->mmap.n_stacks);
 }

@@ -17,6 +17,12 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <signal.h>
 #include <libunwind.h>
 #include <stdlib.h>
@@ -25,6 +31,7 @@
 
 #include "leaktrap/ehframe.h"
 #include "leaktrap/elfimage.h"
+#include "leaktrap/error.h"
 #include "leaktrap/maps.h"
 #include "leaktrap/unwind.h"
 
@@ -45,7 +52,15 @@ struct unwind_table {
 	uint64_t start, end;      /* the mapping */
 	int ok;                   /* 0: no unwind information there */
 	unw_dyn_info_t di;
+	/* an object without .eh_frame_hdr (static, gcc -static): a search
+	 * table built from its .eh_frame, served to libunwind at a made-up
+	 * address no target memory has (SYNTH_BASE and up) */
+	struct ehframe_entry *synth;
+	size_t n_synth;
+	uint64_t synth_addr;
 };
+
+#define SYNTH_BASE (1ULL << 63)
 
 struct unwinder {
 	struct mem *mem;
@@ -112,6 +127,8 @@ static int refresh_maps(struct unwinder *uw)
 		return 0;
 	maps_release(&uw->maps);
 	uw->maps = m, uw->maps_time = t;
+	for (size_t i = 0; i < uw->n_tables; i++)
+		free(uw->tables[i].synth);
 	uw->n_tables = uw->last = 0;
 	unw_flush_cache(uw->as, 0, 0);
 	return 1;
@@ -133,6 +150,75 @@ static const struct map_entry *object_start(const struct maps *maps,
 	return NULL;
 }
 
+/* The runtime address and size of the .eh_frame section of the object
+ * whose offset-0 mapping is first (its file: the mapped inode through
+ * map_files, else the path in the target's root). */
+static int find_eh_frame(const struct unwinder *uw, const struct map_entry *first,
+			 uint64_t bias, uint64_t *addr_ret, uint64_t *size_ret)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+		 (int)uw->mem->pid, first->start, first->end);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = -ENOENT;
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)uw->mem->pid, first->path);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return -errno;
+	(void)elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	size_t shstrndx;
+	if (elf && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+		for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+			GElf_Shdr sh;
+			const char *name;
+			if (!gelf_getshdr(scn, &sh) ||
+			    !(name = elf_strptr(elf, shstrndx, sh.sh_name)) ||
+			    strcmp(name, ".eh_frame") || !sh.sh_addr)
+				continue;
+			*addr_ret = sh.sh_addr + bias, *size_ret = sh.sh_size;
+			err = 0;
+			break;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return err;
+}
+
+enum { EH_FRAME_MAX = 64 << 20 };
+
+/* The search table of an object without .eh_frame_hdr, from .eh_frame. */
+static int synth_table(struct unwinder *uw, const struct map_entry *first,
+		       const struct elfimage *img, struct unwind_table *t)
+{
+	uint64_t eh = 0, size = 0;
+	int err = find_eh_frame(uw, first, img->bias, &eh, &size);
+	if (err)
+		return err;
+	if (size > EH_FRAME_MAX)
+		return -EFBIG;
+	uint8_t *buf = malloc(size ? size : 1);
+	if (!buf)
+		return -ENOMEM;
+	if (!(err = mem_read(uw->mem, eh, buf, size)))
+		err = ehframe_build_table(buf, size, eh, &t->synth, &t->n_synth);
+	free(buf);
+	if (err)
+		return err;
+	t->synth_addr = SYNTH_BASE + ((uint64_t)(t - uw->tables) << 32);
+	memset(&t->di, 0, sizeof(t->di));
+	t->di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	t->di.start_ip = t->start, t->di.end_ip = t->end;
+	t->di.u.rti.segbase = eh;
+	t->di.u.rti.table_data = t->synth_addr;
+	t->di.u.rti.table_len = t->n_synth * sizeof(struct ehframe_entry) / sizeof(unw_word_t);
+	lt_debug("%s has no .eh_frame_hdr: %zu FDEs indexed from .eh_frame", first->path,
+		 t->n_synth);
+	return 0;
+}
+
 /* Fill t->di for the object starting at first; 0 or a negative errno. */
 static int load_table(struct unwinder *uw, const struct map_entry *first,
 		      struct unwind_table *t)
@@ -145,7 +231,7 @@ static int load_table(struct unwinder *uw, const struct map_entry *first,
 	if (err || (err = elfimage_parse(buf, len, first->start, &img)) < 0)
 		return err;
 	if (!img.eh_frame_hdr || img.eh_frame_hdr_size < 4)
-		return -ENOENT;
+		return synth_table(uw, first, &img, t);
 	len = img.eh_frame_hdr_size < sizeof(hdr) ? img.eh_frame_hdr_size : sizeof(hdr);
 	if ((err = cached_read(uw, img.eh_frame_hdr, hdr, len)) ||
 	    (err = ehframe_parse_hdr(hdr, len, img.eh_frame_hdr, img.eh_frame_hdr_size,
@@ -171,6 +257,7 @@ static struct unwind_table *add_table(struct unwinder *uw, const struct map_entr
 	}
 	struct unwind_table *t = &uw->tables[uw->n_tables++];
 	const struct map_entry *first = object_start(&uw->maps, m);
+	t->synth = NULL, t->n_synth = 0;
 	t->start = m->start, t->end = m->end;
 	t->ok = (m->prot & MAP_X) && first && load_table(uw, first, t) == 0;
 	return t;
@@ -226,6 +313,18 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
 	const struct capture *cap = uw->cap;
 	if (write)
 		return -UNW_EINVAL;
+	if (addr >= SYNTH_BASE) {
+		size_t i = (size_t)((addr - SYNTH_BASE) >> 32);
+		uint64_t off = (addr - SYNTH_BASE) & 0xffffffffu;
+		if (i >= uw->n_tables || !uw->tables[i].synth)
+			return -UNW_EINVAL;
+		size_t len = uw->tables[i].n_synth * sizeof(struct ehframe_entry);
+		*val = 0;
+		if (off < len)
+			memcpy(val, (const uint8_t *)uw->tables[i].synth + off,
+			       len - off < sizeof(*val) ? len - off : sizeof(*val));
+		return 0;
+	}
 	if (addr >= cap->sp && addr - cap->sp + sizeof(*val) <= cap->len) {
 		memcpy(val, cap->stack + (addr - cap->sp), sizeof(*val));
 		return 0;
@@ -301,6 +400,8 @@ void unwinder_destroy(struct unwinder *uw)
 	if (uw->as)
 		unw_destroy_addr_space(uw->as);
 	maps_release(&uw->maps);
+	for (size_t i = 0; i < uw->n_tables; i++)
+		free(uw->tables[i].synth);
 	free(uw->tables);
 	free(uw);
 }
@@ -343,6 +444,12 @@ int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 		return -1;
 	}
 	return real(how, set, old);
+}
+
+void unwinder_flush(struct unwinder *uw)
+{
+	uw->maps_time = 0;
+	(void)refresh_maps(uw);
 }
 
 unsigned unwinder_unwind(struct unwinder *uw, const struct capture *cap,

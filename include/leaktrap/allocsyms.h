@@ -20,17 +20,36 @@
 struct allocsym {
 	uint64_t addr;
 	enum probe_kind kind;
-	char *name;
+	char *name;             /* as defined ("je_malloc") */
 	char *module;
+	int rank;               /* index in the table of known names */
+};
+
+/* What to look for (the command line's --allocator, --symbol-prefix,
+ * --mmap); NULL: the C allocator API, its extensions and the allocator's
+ * own C++ operators, in every object. */
+struct allocsym_options {
+	const char *object;     /* only definitions in this object */
+	const char *prefix;     /* also PREFIXmalloc, PREFIXfree, ... */
+	int mmap;               /* also mmap, munmap, mremap */
+	unsigned since_gen;     /* only objects the module table added after
+	                         * this generation (0: all) */
 };
 
 /* The allocator entry points of the objects in mods, sorted by address,
  * one per address.  Returns 0 (n may be 0) or a negative errno. */
 __attribute__((warn_unused_result))
-int allocsyms_find(struct modules *mods, struct allocsym **syms_ret, size_t *n_ret);
+int allocsyms_find(struct modules *mods, const struct allocsym_options *opt,
+		   struct allocsym **syms_ret, size_t *n_ret);
+/* Whether the object at path is the one --allocator OBJECT names: the
+ * same path, the same file name, or a file name OBJECT plus a '.'
+ * suffix ("libjemalloc.so" names libjemalloc.so.2). */
+int allocsyms_object_matches(const char *path, const char *object);
 /* Why allocsyms_find() found nothing, naming the file that should define
- * the allocator (libc, or the main executable): a phrase in buf. */
-const char *allocsyms_explain(struct modules *mods, char *buf, size_t len);
+ * the allocator (the --allocator object, libc, or the main executable):
+ * a phrase in buf. */
+const char *allocsyms_explain(struct modules *mods, const struct allocsym_options *opt,
+			      char *buf, size_t len);
 void allocsyms_free(struct allocsym *syms, size_t n);
 
 

@@ -44,6 +44,9 @@ struct cli_options {
 	unsigned show_kinds;        /* --show-leak-kinds */
 	unsigned error_kinds;       /* --errors-for-leak-kinds */
 	int have_kinds;             /* one of the three was given */
+	const char *allocator;      /* --allocator OBJECT */
+	const char *symbol_prefix;  /* --symbol-prefix PREFIX */
+	int mmap;                   /* --mmap */
 };
 
 /* Parse argv into o.  Returns -1 to go on, or an exit status (0 after

@@ -41,4 +41,24 @@ __attribute__((warn_unused_result))
 int ehframe_parse_hdr(const uint8_t *buf, size_t len, uint64_t hdr_addr,
 		      uint64_t seg_size, struct ehframe_table *table_ret);
 
+/* One entry of a search table built from .eh_frame itself (objects
+ * without .eh_frame_hdr: gcc -static does not pass --eh-frame-hdr to
+ * the linker): offsets from the base given to ehframe_build_table, as
+ * in .eh_frame_hdr's table. */
+struct ehframe_entry {
+	int32_t start;          /* initial location - base */
+	int32_t fde;            /* FDE address - base */
+};
+
+/* Walk the .eh_frame section at runtime address eh_addr (its len bytes in
+ * buf), and return in *v_ret (malloc'd) the search table of its FDEs
+ * sorted by initial location, offsets relative to eh_addr; *n_ret gets
+ * the count.  CIEs with augmentations z, L, P, R, S and FDE encodings
+ * absptr/udata/sdata (2, 4, 8) with pcrel/datarel are understood; an FDE
+ * whose CIE is not, or whose offsets do not fit 32 bits, is skipped.
+ * Returns 0, -ENOENT (no FDE), -ENOMEM. */
+__attribute__((warn_unused_result))
+int ehframe_build_table(const uint8_t *buf, size_t len, uint64_t eh_addr,
+			struct ehframe_entry **v_ret, size_t *n_ret);
+
 #endif

@@ -51,6 +51,9 @@ struct module {
 	void *image;             /* MODULE_MEMORY: the loaded bytes */
 	size_t image_len;
 	struct modules *owner;
+	unsigned gen_added;      /* the table's generation that added it */
+	unsigned gen_retired;    /* the generation that replaced it (another
+	                          * object mapped over it), 0 while current */
 };
 
 struct modules {
@@ -63,6 +66,11 @@ struct modules {
 	struct module **v;       /* sorted by start; pointers are stable */
 	size_t n, cap;
 	unsigned generation;     /* bumped when objects are added or dropped */
+	/* objects replaced by others mapped over them (dlclose, then a new
+	 * dlopen there), kept with their files so that what they allocated
+	 * still symbolizes in them */
+	struct module **retired;
+	size_t n_retired, cap_retired;
 };
 
 /* The ELF objects of a maps snapshot of pid, files opened (the target
@@ -82,6 +90,9 @@ void modules_destroy(struct modules *mods);   /* accepts NULL */
 
 /* The object containing addr, or NULL. */
 struct module *modules_find(const struct modules *mods, uint64_t addr);
+/* The object that contained addr when the table's generation was gen
+ * (a stack captured then): a current one, or one retired since. */
+struct module *modules_find_at(const struct modules *mods, uint64_t addr, unsigned gen);
 /* The object that should define the allocator: libc if it is mapped,
  * else the main executable (the object containing AT_ENTRY, else the
  * lowest).  NULL if there is none. */
@@ -112,6 +123,9 @@ int modules_foreign_code(pid_t pid, char *msg, size_t len);
  * userdata is its struct module.  NULL on failure.  mods must outlive it;
  * release with dwfl_end(). */
 Dwfl *modules_dwfl(struct modules *mods);
+/* A Dwfl with the one object m (a retired one: it overlaps a current
+ * object, which one Dwfl cannot hold).  NULL on failure. */
+Dwfl *modules_dwfl_one(struct modules *mods, struct module *m);
 /* The struct module behind a Dwfl module of modules_dwfl(). */
 struct module *modules_of_dwfl(Dwfl_Module *mod);
 

@@ -20,6 +20,18 @@ __attribute__((warn_unused_result))
 int probes_prepare(struct target *t, struct thread *th,
 		   const struct allocsym *syms, size_t n);
 
+/* Objects loaded while tracing: prepare and arm the entries of syms that
+ * have no probe yet (th stopped, the others may run), after the table's
+ * sorted part.  *added_ret gets how many were armed.  Returns 0 or a
+ * negative errno (what was armed stays armed). */
+__attribute__((warn_unused_result))
+int probes_add(struct target *t, struct thread *th, const struct allocsym *syms,
+	       size_t n, unsigned *added_ret);
+/* Objects unloaded: probes whose address maps shows no executable code
+ * at any more are marked disarmed (their bytes went with the object; a
+ * detach must not write into whatever is mapped there later). */
+void probes_forget_unmapped(struct target *t, const struct maps *maps);
+
 /* Write the slots, then the breakpoints (every thread stopped).
  * On error everything written is undone.  Returns 0 or a negative errno. */
 __attribute__((warn_unused_result))

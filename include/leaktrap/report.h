@@ -13,6 +13,7 @@
 
 #include "leaktrap/ledger.h"
 #include "leaktrap/reach.h"
+#include "leaktrap/regions.h"
 #include "leaktrap/stacks.h"
 
 struct report_frame {
@@ -49,6 +50,8 @@ struct report_stack {
 	int kind;               /* enum reach_kind, -1 without */
 	uint64_t indirect_bytes;/* definite: bytes lost through these blocks */
 	unsigned record;        /* loss record number (1-based), 0 without */
+	unsigned mods_gen;      /* module table generation when the stack was
+	                         * first seen (0: now), for symbolizing */
 };
 
 enum report_sort { REPORT_SORT_BYTES, REPORT_SORT_BLOCKS, REPORT_SORT_AGE };
@@ -99,6 +102,15 @@ struct report {
 	uint64_t error_bytes;   /* blocks of error_kinds left after filters */
 	uint64_t error_blocks;  /* and suppressions: what --error-exitcode
 	                         * looks at with reach */
+	/* --mmap: the program's anonymous mappings, apart from the heap
+	 * (report_add_mmap); enabled 0 without --mmap */
+	struct {
+		int enabled;
+		struct region_totals totals;
+		unsigned n_stacks;
+		struct report_stack *stacks; /* by bytes, then ranges, then id;
+		                              * blocks counts ranges */
+	} mmap;
 };
 
 /* Group the live blocks of lg that pass opts's filters by stack id, sort
@@ -114,6 +126,12 @@ int report_build(const struct ledger *lg, const struct stacks *st,
  * error_blocks, then drop the records not of show_kinds (masks of
  * 1 << enum reach_kind).  Without: nothing. */
 void report_select_kinds(struct report *rep, unsigned show_kinds, unsigned error_kinds);
+/* Fill rep->mmap from the traced mappings: their totals, and their live
+ * ranges grouped by stack id (frames from st, unsymbolized), every stack
+ * kept (no filters, no --top).  Returns 0 or -ENOMEM. */
+__attribute__((warn_unused_result))
+int report_add_mmap(struct report *rep, const struct regions *rg, const struct stacks *st,
+		    uint64_t now_ns);
 /* Set total_stacks, leak_bytes and leak_blocks from the stacks present,
  * then keep the first top stacks (0 = all; with reach, the last top: the
  * largest loss records). */

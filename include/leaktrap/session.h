@@ -9,8 +9,10 @@
 
 #include <signal.h>
 
+#include "leaktrap/allocsyms.h"
 #include "leaktrap/error.h"
 #include "leaktrap/ledger.h"
+#include "leaktrap/regions.h"
 #include "leaktrap/stacks.h"
 #include "leaktrap/target.h"
 #include "leaktrap/unwind.h"
@@ -33,9 +35,11 @@ struct session_child {
 struct session {
 	struct target t;
 	struct ledger *ledger;
+	struct regions *regions;        /* --mmap: traced mappings, else NULL */
 	struct stacks *stacks;
 	struct unwinder *uw;
 	unsigned depth;
+	struct allocsym_options alloc;  /* what to probe (set before attach) */
 	sigset_t orig_mask;             /* leaktrap's mask before blocking */
 
 	double t_start, t_end;          /* CLOCK_MONOTONIC seconds */
@@ -62,6 +66,10 @@ struct session {
 	 * extent, the leader's exit ends the session while it can still be
 	 * scanned, and detach scans before restoring anything. */
 	struct reach_state *reach;
+	/* per stack id: the module table's generation when it was first
+	 * seen (symbolized against the objects mapped then) */
+	unsigned *stack_gen;
+	size_t cap_stack_gen;
 };
 
 /* Initialise s (depth = frames per stack).  Returns 0 or -ENOMEM. */
@@ -122,5 +130,8 @@ void session_reap(struct session *s, pid_t tid);
 /* Clean up and detach a fork child (the child is ptrace-stopped). */
 void session_release_child(struct session *s, struct session_child *c);
 double session_now(void);
+/* The module table's generation when stack id was first seen, 0 if
+ * unknown (symbolize against the objects mapped now). */
+unsigned session_stack_gen(const struct session *s, uint32_t id);
 
 #endif

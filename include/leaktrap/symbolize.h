@@ -29,7 +29,13 @@ __attribute__((warn_unused_result))
 int symbolizer_frame(struct symbolizer *sym, struct report_frame *f,
 		     int is_return_address);
 
-/* Symbolize every frame of a report. */
+/* The same for a pc captured when the module table's generation was gen
+ * (0: now): an object unloaded and replaced since still answers for it. */
+__attribute__((warn_unused_result))
+int symbolizer_frame_at(struct symbolizer *sym, struct report_frame *f,
+			int is_return_address, unsigned gen);
+
+/* Symbolize every frame of a report (each stack at its mods_gen). */
 __attribute__((warn_unused_result))
 int symbolize_report(struct symbolizer *sym, struct report *rep);
 

@@ -31,6 +31,15 @@ enum probe_kind {
 	PK_MEMALIGN,        /* memalign/aligned_alloc: size = arg1 */
 	PK_VALLOC,          /* size = arg0 */
 	PK_PVALLOC,         /* size = arg0 */
+	PK_RALLOCX,         /* jemalloc: ptr = arg0, size = arg1, never frees
+	                     * on size 0, NULL = failed (ptr kept) */
+	PK_MMAP,            /* --mmap: anonymous private mappings, len arg1 */
+	PK_MUNMAP,          /* addr = arg0, len = arg1 */
+	PK_MREMAP,          /* old = arg0, old_len = arg1, new_len = arg2 */
+	PK_UNWIND,          /* _Unwind_RaiseException: an exception starts;
+	                     * hijacked returns are put back first */
+	PK_DLSTATE,         /* _dl_debug_state: the dynamic linker's list of
+	                     * objects changes (dlopen, dlclose) */
 	PK_COUNT
 };
 
@@ -63,7 +72,8 @@ enum { SHADOW_MAX = 64 };
 struct shadow {
 	uint64_t orig_ret;
 	uint64_t entry_sp;            /* sp at the entry stop (ret slot) */
-	uint64_t args[3];
+	uint64_t ret_slot;            /* where the return address was */
+	uint64_t args[4];
 	const struct probe *probe;
 	uint32_t stack_id;
 	int took_old;                 /* realloc: old block taken out */
@@ -106,8 +116,10 @@ struct target {
 	struct thread **threads;      /* open-addressing table by tid */
 	unsigned threads_cap, n_threads, max_threads;
 
-	struct probe *probes;         /* sorted by addr */
-	unsigned n_probes;
+	struct probe *probes;         /* the first n_sorted sorted by addr, then
+	                               * those added later (dlopen) in any
+	                               * order; never moved (pointers stay) */
+	unsigned n_probes, n_sorted, cap_probes;
 
 	struct scratch_page *scratch[SCRATCH_MAX];
 	unsigned n_scratch;

@@ -39,6 +39,9 @@ int unwind_capture(struct mem *mem, const struct arch_regs *regs, struct capture
 /* The return addresses of the callers of the function cap was taken at
  * the entry of, innermost first: pcs[0] is the address the function
  * returns to.  Returns the number of frames stored (<= max). */
+/* Objects were loaded or unloaded: re-read the mappings now and drop
+ * every cached unwind table. */
+void unwinder_flush(struct unwinder *uw);
 unsigned unwinder_unwind(struct unwinder *uw, const struct capture *cap,
 			 uint64_t *pcs, unsigned max);
 

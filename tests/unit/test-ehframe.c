@@ -166,8 +166,60 @@ static void test_loaded(void)
 	TEST_ASSERT_EQ_U64(f.checked, 1);    /* and in libc */
 }
 
+/* ehframe_build_table() over each loaded object's own .eh_frame must give
+ * the very table the linker wrote into its .eh_frame_hdr. */
+static int compare_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	unsigned *compared = arg;
+	const ElfW(Phdr) *hdr_ph = NULL;
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME)
+			hdr_ph = &info->dlpi_phdr[i];
+	if (!hdr_ph || !info->dlpi_name || (*info->dlpi_name && !strstr(info->dlpi_name, "libc.so")))
+		return 0;
+	uint64_t hdr = info->dlpi_addr + hdr_ph->p_vaddr;
+	struct ehframe_table t;
+	if (parse((const uint8_t *)(uintptr_t)hdr, hdr_ph->p_memsz, hdr, hdr_ph->p_memsz, &t))
+		return 0;
+	/* .eh_frame runs to its zero terminator within its load segment */
+	uint64_t seg_end = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uint64_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && t.eh_frame >= lo && t.eh_frame < lo + ph->p_memsz)
+			seg_end = lo + ph->p_memsz;
+	}
+	TEST_ASSERT(seg_end != 0);
+	struct ehframe_entry *v = NULL;
+	size_t n = 0;
+	TEST_ASSERT(ehframe_build_table((const uint8_t *)(uintptr_t)t.eh_frame,
+					seg_end - t.eh_frame, t.eh_frame, &v, &n) == 0);
+	TEST_ASSERT_EQ_U64(n, t.fde_count);
+	const int32_t *tab = (const int32_t *)(uintptr_t)t.table;
+	size_t same = 0;
+	for (size_t i = 0; i < n && i < t.fde_count; i++)
+		same += t.eh_frame + (uint64_t)(int64_t)v[i].start == hdr + (uint64_t)(int64_t)tab[2 * i] &&
+			t.eh_frame + (uint64_t)(int64_t)v[i].fde == hdr + (uint64_t)(int64_t)tab[2 * i + 1];
+	TEST_ASSERT_EQ_U64(same, n);
+	free(v);
+	(*compared)++;
+	return 0;
+}
+
+static void test_build_table(void)
+{
+	unsigned compared = 0;
+	dl_iterate_phdr(compare_object, &compared);
+	TEST_ASSERT_EQ_U64(compared, 2);     /* this program and libc */
+	struct ehframe_entry *v;
+	size_t n;
+	static const uint8_t empty[8] = { 0 };
+	TEST_ASSERT(ehframe_build_table(empty, sizeof(empty), 0x1000, &v, &n) == -ENOENT);
+}
+
 int main(void)
 {
+	test_build_table();
 	test_gnu_ld();
 	test_other_encodings();
 	test_refused();
