@@ -67,12 +67,16 @@ static uint64_t usable_from_header(uint64_t hdr, uint64_t size, int *mmapped_ret
 void reach_note_free(struct reach_freed *f, struct mem *m, uint64_t addr)
 {
 	uint64_t hdr;
-	int mmapped;
-	if (!addr || (addr & 7) || mem_read(m, addr - 8, &hdr, sizeof(hdr)) < 0)
+	if (!addr || (addr & 15) || mem_read(m, addr - 8, &hdr, sizeof(hdr)) < 0)
 		return;
-	uint64_t usable = usable_from_header(hdr, 0, &mmapped);
-	if (usable && !mmapped && usable < (1ULL << 32))
-		reach_note_range(f, addr, addr + usable);
+	/* only what looks like an in-use glibc heap chunk is recorded: a
+	 * 16-byte multiple below 1 GiB, not mmap'ed (those go away with the
+	 * free), and the next chunk's PREV_INUSE bit set */
+	uint64_t csize = hdr & ~7ULL, next;
+	if (csize < 32 || (csize & 15) || csize >= (1ULL << 30) || (hdr & 2) ||
+	    mem_read(m, addr - 8 + csize, &next, sizeof(next)) < 0 || !(next & 1))
+		return;
+	reach_note_range(f, addr, addr + csize - 8);
 }
 
 void reach_freed_release(struct reach_freed *f)
