@@ -91,9 +91,10 @@ static void note_stop(struct session *s, struct thread *th, int status)
 static void take_stop(struct session *s, pid_t tid, int status)
 {
 	struct thread *th = target_thread(&s->t, tid);
-	if (WIFEXITED(status) || WIFSIGNALED(status))
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		session_note_exit(s, tid, status);
 		session_reap(s, tid);
-	else if (!th)
+	} else if (!th)
 		session_unknown_stop(s, tid, status);
 	else if (th->vfork_child && !s->stopping_children)
 		session_handle_stop(s, tid, status);  /* runs on until it leaves */

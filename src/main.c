@@ -7,12 +7,28 @@
 #define _GNU_SOURCE
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "leaktrap/cli.h"
 #include "leaktrap/error.h"
 #include "leaktrap/modules.h"
 #include "leaktrap/reporting.h"
 #include "leaktrap/session.h"
+
+/* Launch mode: say how COMMAND ended if it failed; 1 if it did. */
+static int command_failed(const struct session *s, const char *cmd)
+{
+	if (!s->exited || (WIFEXITED(s->exit_status) && !WEXITSTATUS(s->exit_status)))
+		return 0;
+	if (WIFEXITED(s->exit_status))
+		lt_error("'%s' exited with status %d", cmd, WEXITSTATUS(s->exit_status));
+	else
+		lt_error("'%s' was killed by signal %s%s", cmd,
+			 sigabbrev_np(WTERMSIG(s->exit_status)) ? "SIG" : "",
+			 sigabbrev_np(WTERMSIG(s->exit_status)) ?
+			 sigabbrev_np(WTERMSIG(s->exit_status)) : "?");
+	return 1;
+}
 
 /* Trace, detach, report; returns the exit status. */
 static int run(struct session *s, const struct cli_options *o, struct reporter *r)
@@ -27,6 +43,8 @@ static int run(struct session *s, const struct cli_options *o, struct reporter *
 	int leaked = 0;
 	if (reporter_final(r, s, &leaked) < 0)
 		rc = LT_EXIT_ERROR;
+	if (rc == LT_EXIT_OK && !o->pid && command_failed(s, o->argv[0]))
+		rc = LT_EXIT_COMMAND_FAILED;
 	if (rc == LT_EXIT_OK && leaked && o->error_exitcode > 0)
 		rc = o->error_exitcode;
 	return rc;

@@ -488,10 +488,17 @@ void session_reap(struct session *s, pid_t tid)
 	}
 }
 
+void session_note_exit(struct session *s, pid_t tid, int status)
+{
+	if (tid == s->t.pid)
+		s->exited = 1, s->exit_status = status;
+}
+
 void session_handle_stop(struct session *s, pid_t tid, int status)
 {
 	s->n_stops++;
 	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		session_note_exit(s, tid, status);
 		session_reap(s, tid);
 		return;
 	}

@@ -44,6 +44,8 @@ struct session {
 	int detaching;
 	int stopping_children;          /* detach: vfork children stopped too */
 	int execd;                      /* exec'd: old image gone */
+	int exited;                     /* the leader's exit status was reaped: */
+	int exit_status;                /* ... this wait status */
 
 	uint64_t n_stops;               /* ptrace stops handled */
 	/* Called from the loop every tick_every seconds while tracing (the
@@ -109,6 +111,8 @@ void session_set_tick(long usec);
 /* A traced task exited (its wait status was reaped): forget it; the
  * leader's exit ends the session. */
 void session_reap(struct session *s, pid_t tid);
+/* Remember the leader's exit status (call before session_reap). */
+void session_note_exit(struct session *s, pid_t tid, int status);
 /* Clean up and detach a fork child (the child is ptrace-stopped). */
 void session_release_child(struct session *s, struct session_child *c);
 double session_now(void);
