@@ -233,6 +233,8 @@ static int fix_thread(struct session *s, struct thread *th)
 	int needs_page = 0;
 	if (ours)
 		drain_sigtrap(s, th);
+	else if (th->entering_handler)
+		th->entering_handler = 0;   /* our step into a handler */
 	else if ((th->status >> 16) == 0 && WSTOPSIG(th->status) == SIGTRAP)
 		th->stop_sig = SIGTRAP;     /* the target's own trap */
 	if (ours && bp != s->t.trampoline) {

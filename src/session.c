@@ -137,6 +137,8 @@ static void apply_return(struct session *s, struct thread *th,
 			 const struct shadow *e, uint64_t ret)
 {
 	uint64_t block = ret;
+	if (!e->probe)
+		return;                 /* a signal handler returned */
 	switch (e->probe->kind) {
 	case PK_REALLOC:
 	case PK_REALLOCARRAY:
@@ -188,6 +190,14 @@ static int begin_call(struct session *s, struct thread *th, const struct arch_re
 	if (unwind_capture(&s->t.mem, regs, &s->cap) < 0 || s->cap.len < sizeof(ret))
 		return -EFAULT;
 	memcpy(&ret, s->cap.stack + (slot - s->cap.sp), sizeof(ret));
+	/* the unwinder sees the real return addresses of the signal
+	 * handlers (and calls) below us, not the trampoline */
+	for (unsigned i = 0; i < th->n_shadow; i++) {
+		uint64_t at = th->shadow[i].entry_sp;
+		if (at >= s->cap.sp && at - s->cap.sp + sizeof(ret) <= s->cap.len)
+			memcpy(s->cap.stack + (at - s->cap.sp), &th->shadow[i].orig_ret,
+			       sizeof(ret));
+	}
 	int err = mem_write_data(&s->t.mem, slot, &s->t.trampoline, sizeof(s->t.trampoline));
 	if (err)
 		return err;
@@ -243,9 +253,14 @@ static void unwind_call(struct session *s, struct shadow *e)
 static void drop_dead(struct session *s, struct thread *th, uint64_t sp)
 {
 	while (th->n_shadow) {
-		uint64_t entry_sp = th->shadow[th->n_shadow - 1].entry_sp;
-		if (entry_sp >= sp ||
+		uint64_t entry_sp = th->shadow[th->n_shadow - 1].entry_sp, word;
+		if (entry_sp > sp ||
 		    maps_find(&s->t.maps, entry_sp) != maps_find(&s->t.maps, sp))
+			return;
+		/* the same slot: a tail call from the pending call keeps the
+		 * trampoline there; a new call after a longjmp does not */
+		if (entry_sp == sp && (mem_read(&s->t.mem, sp, &word, sizeof(word)) ||
+				       word == s->t.trampoline))
 			return;
 		session_abandon_calls(s, th, th->n_shadow - 1);
 	}
@@ -261,7 +276,9 @@ static void on_probe(struct session *s, struct thread *th, struct arch_regs *reg
 {
 	int hijacked = 0;
 	drop_dead(s, th, arch_regs_sp(regs));
-	if (!th->passthrough && th->n_shadow == 0) {
+	/* outermost: no call pending, or the last thing pushed was a signal
+	 * frame (a handler running on top of an interrupted call) */
+	if (!th->passthrough && (th->n_shadow == 0 || !th->shadow[th->n_shadow - 1].probe)) {
 		if (p->kind == PK_FREE)
 			(void)ledger_free(s->ledger, arch_regs_arg(regs, 0));
 		else
@@ -290,6 +307,55 @@ static void on_trampoline(struct session *s, struct thread *th, struct arch_regs
 		cont(th, 0);
 }
 
+/* Deliver the target's own signal.  If the thread is inside an allocator
+ * call and the signal is caught, step into the handler (the kernel stops
+ * the thread at its first instruction) so that its return can be hijacked
+ * too: the handler's allocations are then outermost calls. */
+static void deliver_signal(struct session *s, struct thread *th, int sig)
+{
+	(void)s;
+	if (th->n_shadow && !th->passthrough && th->n_shadow < SHADOW_MAX && sig != SIGTRAP &&
+	    (procfs_status_num(th->tid, "SigCgt", 16) & (1ULL << (sig - 1))) &&
+	    ptrace(PTRACE_SINGLESTEP, th->tid, NULL, (void *)(long)sig) == 0) {
+		th->state = TS_RUNNING, th->stop_sig = 0;
+		th->entering_handler = 1;
+		return;
+	}
+	cont(th, sig);
+}
+
+/* Whether the trampoline's int3 can run in the thread's current context:
+ * with SIGTRAP blocked the kernel would reset a SIGTRAP handler (or
+ * SIG_IGN) to SIG_DFL to deliver it (force_sig). */
+static int trampoline_safe(pid_t tid)
+{
+	uint64_t bit = 1ULL << (SIGTRAP - 1);
+	return !(procfs_status_num(tid, "SigBlk", 16) & bit) ||
+	       !((procfs_status_num(tid, "SigCgt", 16) | procfs_status_num(tid, "SigIgn", 16)) & bit);
+}
+
+/* The thread stopped at the first instruction of a signal handler entered
+ * inside an allocator call: hijack the handler's return like a call's. */
+static void on_handler_entry(struct session *s, struct thread *th)
+{
+	struct arch_regs regs;
+	uint64_t slot, ret;
+	th->entering_handler = 0;
+	if (!trampoline_safe(th->tid))
+		goto out;
+	if (arch_get_regs(th->tid, &regs) == 0 && th->n_shadow < SHADOW_MAX &&
+	    (slot = arch_entry_ret_slot(&regs)) &&
+	    mem_read(&s->t.mem, slot, &ret, sizeof(ret)) == 0 &&
+	    mem_write_data(&s->t.mem, slot, &s->t.trampoline, sizeof(s->t.trampoline)) == 0) {
+		struct shadow *e = &th->shadow[th->n_shadow++];
+		memset(e, 0, sizeof(*e));
+		e->orig_ret = ret, e->entry_sp = arch_regs_sp(&regs);
+		e->stack_id = UINT32_MAX;
+	}
+out:
+	cont(th, 0);
+}
+
 /* A SIGTRAP signal-delivery-stop: ours (probe or trampoline) or the
  * target's own, which is forwarded. */
 static void on_sigtrap(struct session *s, struct thread *th)
@@ -304,7 +370,7 @@ static void on_sigtrap(struct session *s, struct thread *th)
 	else if ((p = target_probe_at(&s->t, bp)))
 		on_probe(s, th, &regs, p);
 	else
-		cont(th, SIGTRAP);
+		deliver_signal(s, th, SIGTRAP);
 }
 
 /* ---- events other than probe hits -------------------------------------- */
@@ -509,11 +575,16 @@ void session_handle_stop(struct session *s, pid_t tid, int status)
 	}
 	th->state = TS_STOPPED, th->status = status;
 	int event = status >> 16, sig = WSTOPSIG(status);
+	if (th->entering_handler && event == 0 && sig == SIGTRAP) {
+		on_handler_entry(s, th);
+		return;
+	}
+	th->entering_handler = 0;   /* e.g. the frame could not be set up */
 	if (event == 0 && sig == SIGTRAP) {
 		on_sigtrap(s, th);
 	} else if (event == 0) {
 		note_signal_frame(s, th);
-		cont(th, sig);                      /* the target's own signal */
+		deliver_signal(s, th, sig);         /* the target's own signal */
 	} else if (event == PTRACE_EVENT_STOP) {
 		if (tracee_is_group_stop(status))
 			(void)tracee_resume(th);    /* PTRACE_LISTEN */
