@@ -408,3 +408,64 @@ enum lt_exit session_launch(struct session *s, char *const argv[])
 	tracee_resume_all(&s->t);
 	return LT_EXIT_OK;
 }
+
+/* ---- following an exec ------------------------------------------------- */
+
+/* Forget everything about the old image: its blocks have been reported. */
+static int reset_image(struct session *s)
+{
+	struct target *t = &s->t;
+	ledger_destroy(s->ledger);
+	stacks_destroy(s->stacks);
+	s->ledger = ledger_create();
+	s->stacks = stacks_create();
+	probes_release(t);
+	scratch_forget(t);
+	t->trampoline = 0, t->syscall_insn = 0;
+	unwinder_destroy(s->uw);
+	s->uw = NULL;
+	modules_destroy(t->mods);
+	t->mods = NULL;
+	maps_release(&t->maps);
+	memset(&t->maps, 0, sizeof(t->maps));
+	mem_close(&t->mem);
+	t->max_threads = t->n_threads;
+	return s->ledger && s->stacks ? 0 : -ENOMEM;
+}
+
+void session_follow_exec(struct session *s)
+{
+	pid_t pid = s->t.pid;
+	struct thread *th = target_thread(&s->t, pid);
+	s->exec_pending = 0;
+	if (s->image_end)
+		s->image_end(s, s->image_end_arg);      /* the old image's report */
+	if (!th || reset_image(s) < 0) {
+		lt_error("pid %d called execve: cannot follow it (out of memory)", (int)pid);
+		s->end_reason = "error";
+		return;
+	}
+	int err = run_to_entry(s, pid);
+	if (err == -ESRCH) {
+		session_reap(s, pid);
+		return;
+	}
+	if (err) {
+		lt_error_errno(err, "pid %d called execve: cannot run the new program to its "
+			       "entry point; detaching", (int)pid);
+		s->end_reason = "exec";
+		return;
+	}
+	th->state = TS_STOPPED, th->status = (SIGTRAP << 8) | 0x7f, th->stop_sig = 0;
+	if (arm(s) != LT_EXIT_OK) {
+		lt_error("pid %d called execve: cannot trace the new program; detaching",
+			 (int)pid);
+		s->end_reason = "exec";
+		return;
+	}
+	s->execd = 0;
+	s->t_start = session_now();
+	lt_error("pid %d called execve: tracing the new program (%s), %u allocator functions",
+		 (int)pid, s->t.comm, s->t.n_probes);
+	tracee_resume_all(&s->t);
+}

@@ -40,6 +40,8 @@ void cli_usage(FILE *out)
 "  -c, --count N            stop after N reports in all: N-1 interval\n"
 "                           reports, then the final one (needs -i)\n"
 "      --depth N            frames per allocation stack (default 32, max 256)\n"
+"      --no-follow-exec     detach when the target calls execve (default:\n"
+"                           report the old program, trace the new one)\n"
 "\n"
 "Report:\n"
 "  -T, --top N              stacks to show (default 10, 0: all)\n"
@@ -169,7 +171,7 @@ static int bad(const char *opt, const char *arg)
 enum {
 	OPT_DEPTH = 256, OPT_SORT, OPT_OLDER_THAN, OPT_NO_DEMANGLE, OPT_ERROR_EXITCODE,
 	OPT_FAIL_OVER, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS, OPT_GEN_SUPPRESSIONS,
-	OPT_BASELINE, OPT_DEBUGINFO_DIR,
+	OPT_BASELINE, OPT_DEBUGINFO_DIR, OPT_NO_FOLLOW_EXEC,
 };
 
 static const struct option longopts[] = {
@@ -187,6 +189,7 @@ static const struct option longopts[] = {
 	{ "max-size", required_argument, NULL, 'Z' },
 	{ "show-addresses", no_argument, NULL, 'a' },
 	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+	{ "no-follow-exec", no_argument, NULL, OPT_NO_FOLLOW_EXEC },
 	{ "error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE },
 	{ "fail-over", required_argument, NULL, OPT_FAIL_OVER },
 	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
@@ -258,6 +261,7 @@ static int parse_one(int c, const char *arg, struct cli_options *o)
 	case 'a': o->report.show_addresses = 1; return 0;
 	case 'v': o->verbose = 1; return 0;
 	case OPT_NO_DEMANGLE: o->demangle = 0; return 0;
+	case OPT_NO_FOLLOW_EXEC: o->no_follow_exec = 1; return 0;
 	case OPT_PRINT_SUPPRESSIONS: o->print_suppressions = 1; return 0;
 	case OPT_GEN_SUPPRESSIONS: o->gen_suppressions = 1; return 0;
 	case OPT_BASELINE: o->baseline = arg; return 0;

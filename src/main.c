@@ -74,6 +74,7 @@ int main(int argc, char **argv)
 		return LT_EXIT_ERROR;
 	}
 	sigprocmask(SIG_SETMASK, NULL, &s.orig_mask);
+	s.follow_exec = !o.no_follow_exec;
 	rc = run(&s, &o, r);
 	session_release(&s);
 	reporter_destroy(r);

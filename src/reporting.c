@@ -43,6 +43,8 @@ struct reporter {
 	unsigned reports;
 	uint64_t last_allocs, last_stops;
 	double last_status;
+	struct report *earlier;         /* images replaced by execve, in order */
+	unsigned n_earlier;
 };
 
 int reporter_create(const struct cli_options *o, struct reporter **r_ret)
@@ -86,6 +88,9 @@ void reporter_destroy(struct reporter *r)
 	for (unsigned i = 0; i < r->n_snaps; i++)
 		free(r->snaps[i].bytes);
 	free(r->snaps);
+	for (unsigned i = 0; i < r->n_earlier; i++)
+		report_release(&r->earlier[i]);
+	free(r->earlier);
 	baseline_destroy(r->base);
 	suppressions_destroy(r->supp);
 	free(r);
@@ -158,7 +163,17 @@ static int (*writer_for(enum cli_format f))(const struct report *, FILE *)
 /* A destination that exists and is neither a regular file nor a symlink
  * (/dev/null, a FIFO, a terminal) is written in place: renaming over it
  * would replace a device with a file. */
-static int write_in_place(const struct report *rep, const struct cli_options *o)
+/* The reports one after the other (JSON: one object each); an SVG file
+ * holds one picture: the last report's. */
+static int write_all(const struct report *reps, unsigned n, enum cli_format format, FILE *f)
+{
+	int err = 0;
+	for (unsigned i = format == FORMAT_SVG ? n - 1 : 0; !err && i < n; i++)
+		err = writer_for(format)(&reps[i], f);
+	return err;
+}
+
+static int write_in_place(const struct report *rep, unsigned n, const struct cli_options *o)
 {
 	int fd = open(o->output, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -168,7 +183,7 @@ static int write_in_place(const struct report *rep, const struct cli_options *o)
 		close(fd);
 		return -ENOMEM;
 	}
-	int err = writer_for(o->format)(rep, f);
+	int err = write_all(rep, n, o->format, f);
 	if (fclose(f) && !err)
 		err = -errno;
 	return err;
@@ -177,12 +192,12 @@ static int write_in_place(const struct report *rep, const struct cli_options *o)
 /* Write through a temporary file in the same directory, then rename:
  * readers never see half a report, and a symlink planted at the
  * destination is replaced, not followed. */
-static int write_file(const struct report *rep, const struct cli_options *o)
+static int write_file(const struct report *rep, unsigned n, const struct cli_options *o)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX + 32];
 	struct stat st;
 	if (lstat(o->output, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
-		return write_in_place(rep, o);
+		return write_in_place(rep, n, o);
 	snprintf(dir, sizeof(dir), "%s", o->output);
 	snprintf(tmp, sizeof(tmp), "%s/.leaktrap-XXXXXX", dirname(dir));
 	int fd = mkstemp(tmp);
@@ -192,7 +207,7 @@ static int write_file(const struct report *rep, const struct cli_options *o)
 	umask(mask);
 	(void)fchmod(fd, 0666 & ~mask);   /* like fopen, not mkstemp's 0600 */
 	FILE *f = fdopen(fd, "w");
-	int err = f ? writer_for(o->format)(rep, f) : -errno;
+	int err = f ? write_all(rep, n, o->format, f) : -errno;
 	if (f && fclose(f) && !err)
 		err = -errno;
 	if (!f)
@@ -204,11 +219,11 @@ static int write_file(const struct report *rep, const struct cli_options *o)
 	return err;
 }
 
-static int write_report(const struct report *rep, const struct cli_options *o)
+static int write_reports(const struct report *rep, unsigned n, const struct cli_options *o)
 {
 	if (o->output)
-		return write_file(rep, o);
-	int err = writer_for(o->format)(rep, stdout);
+		return write_file(rep, n, o);
+	int err = write_all(rep, n, o->format, stdout);
 	return err ? err : fflush(stdout) ? -errno : 0;
 }
 
@@ -256,7 +271,7 @@ static void interval_report(struct reporter *r, struct session *s)
 		strftime(stamp, sizeof(stamp), "%H:%M:%S", localtime(&t));
 		printf("[%s] leaktrap: report %u\n", stamp, r->reports + 1);
 	}
-	if (write_report(&rep, r->o) < 0)
+	if (write_reports(&rep, 1, r->o) < 0)
 		lt_warn("cannot write an interval report");
 	report_release(&rep);
 	r->reports++;
@@ -291,8 +306,37 @@ static void tick(struct session *s, void *arg)
 		status_line(r, s, now);
 }
 
+/* execve replaced the traced image: its report is built now (symbols from
+ * the old image's objects) and written with the final one. */
+static void image_end(struct session *s, void *arg)
+{
+	struct reporter *r = arg;
+	struct report *v = realloc(r->earlier, (r->n_earlier + 1) * sizeof(*v));
+	if (!v) {
+		lt_warn("out of memory: the report of pid %d before its exec is lost",
+			(int)s->t.pid);
+		return;
+	}
+	r->earlier = v;
+	if (r->supp)
+		suppressions_reset_counts(r->supp);
+	const char *reason = s->end_reason;
+	s->end_reason = "exec";
+	if (build(r, s, &r->earlier[r->n_earlier]) == 0)
+		r->n_earlier++;
+	else
+		lt_warn("cannot build the report of pid %d before its exec", (int)s->t.pid);
+	s->end_reason = reason;
+	/* the growth series are per image: stack ids start again */
+	for (unsigned i = 0; i < r->n_snaps; i++)
+		free(r->snaps[i].bytes);
+	r->n_snaps = 0;
+}
+
 void reporter_hook(struct reporter *r, struct session *s)
 {
+	s->image_end = image_end;
+	s->image_end_arg = r;
 	if (!r->o->interval && !r->tty)
 		return;
 	s->tick = tick;
@@ -316,9 +360,18 @@ int reporter_final(struct reporter *r, struct session *s, int *leaked_ret)
 		lt_error_errno(err, "cannot build the report");
 		return err;
 	}
-	*leaked_ret = r->o->have_fail_over ? rep.leak_bytes > r->o->fail_over
-					   : rep.leak_blocks > 0;
-	err = write_report(&rep, r->o);
+	*leaked_ret = 0;
+	struct report *all = realloc(r->earlier, (r->n_earlier + 1) * sizeof(*all));
+	if (!all) {
+		report_release(&rep);
+		return -ENOMEM;
+	}
+	r->earlier = all;
+	all[r->n_earlier] = rep;
+	for (unsigned i = 0; i <= r->n_earlier; i++)
+		*leaked_ret |= r->o->have_fail_over ? all[i].leak_bytes > r->o->fail_over
+						    : all[i].leak_blocks > 0;
+	err = write_reports(all, r->n_earlier + 1, r->o);
 	if (r->o->print_suppressions && r->supp && suppressions_write_used(r->supp, stderr) < 0)
 		err = -EIO;
 	if (r->o->gen_suppressions && suppressions_write_generated(&rep, stderr) < 0)

@@ -498,9 +498,17 @@ static void on_exec(struct session *s, struct thread *th)
 	scratch_forget(&s->t);
 	unsigned it = 0;
 	for (struct thread *o; (o = target_next_thread(&s->t, &it));)
-		o->n_shadow = 0;
-	if (!s->end_reason)
+		session_abandon_calls(s, o, 0);    /* a pending realloc's block
+						    * was still live */
+	if (s->follow_exec && !s->detaching && !s->end_reason) {
+		s->exec_pending = 1;        /* the loop follows, th stays stopped */
+		return;
+	}
+	if (!s->end_reason) {
+		lt_error("pid %d called execve: detaching (--no-follow-exec); the report "
+			 "covers the program before the exec", (int)s->t.pid);
 		s->end_reason = "exec";
+	}
 }
 
 void session_note_event(struct session *s, pid_t tid, int status)
@@ -592,7 +600,8 @@ void session_handle_stop(struct session *s, pid_t tid, int status)
 			cont(th, 0);
 	} else {
 		session_note_event(s, tid, status);
-		if ((th = target_thread(&s->t, tid)) && th->state == TS_STOPPED)
+		if ((th = target_thread(&s->t, tid)) && th->state == TS_STOPPED &&
+		    !s->exec_pending)
 			cont(th, 0);
 	}
 }
@@ -670,6 +679,8 @@ void session_run(struct session *s, double duration_s)
 		pid_t tid = waitpid(-1, &status, __WALL);
 		if (tid > 0) {
 			session_handle_stop(s, tid, status);
+			if (s->exec_pending)
+				session_follow_exec(s);
 		} else if (errno == ECHILD) {
 					s->end_reason = "target-exit";
 		}

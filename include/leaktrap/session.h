@@ -43,7 +43,9 @@ struct session {
 	const char *end_reason;
 	int detaching;
 	int stopping_children;          /* detach: vfork children stopped too */
-	int execd;                      /* exec'd: old image gone */
+	int execd;                      /* exec'd: old image gone, nothing armed */
+	int follow_exec;                /* re-arm on the new image after execve */
+	int exec_pending;               /* an execve to follow (the loop does) */
 	int exited;                     /* the leader's exit status was reaped: */
 	int exit_status;                /* ... this wait status */
 
@@ -53,6 +55,10 @@ struct session {
 	void (*tick)(struct session *s, void *arg);
 	void *tick_arg;
 	double tick_every, tick_due;
+	/* Called when the traced image is replaced by execve, before the
+	 * ledger, stacks and modules are reset for the new image. */
+	void (*image_end)(struct session *s, void *arg);
+	void *image_end_arg;
 
 	struct session_child children[SESSION_MAX_CHILDREN];
 	unsigned n_children;
@@ -72,6 +78,10 @@ void session_release(struct session *s);
 enum lt_exit session_attach(struct session *s, pid_t pid);
 /* Launch argv traced; probes armed before the program's entry point. */
 enum lt_exit session_launch(struct session *s, char *const argv[]);
+/* The target exec'd (its exec stop is taken, the thread stopped): report
+ * the old image through image_end, then run the new image to its entry
+ * point and arm it.  On failure end the session with reason "exec". */
+void session_follow_exec(struct session *s);
 
 /* Install the handlers for SIGINT/SIGTERM/SIGHUP (request a stop) and
  * SIGALRM (the loop's tick); SIGPIPE is ignored.  Call first thing. */

@@ -31,7 +31,7 @@ def follow(t):
     m = fx.expect_out(r'^old-done (\{.*\})$')
     old_truth = h.json.loads(m.group(1))
     fx.expect_out('ready')          # the new image, traced from its entry
-    lt.expect_err(r'exec')
+    lt.expect_err(r'^leaktrap: pid \d+ called execve: tracing the new program')
     new_truth = fx.go()
     t.stop(lt, fx)
     rs = reports(out)
