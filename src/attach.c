@@ -231,6 +231,78 @@ static void note_seize_events(struct session *s)
 	}
 }
 
+static int all_group_stopped(const struct target *t)
+{
+	unsigned it = 0;
+	for (struct thread *th; (th = target_next_thread(t, &it));)
+		if (th->state == TS_STOPPED && !tracee_is_group_stop(th->status))
+			return 0;
+	return 1;
+}
+
+/* Every thread was seized in a job-control stop: keep the process stopped
+ * (PTRACE_LISTEN) until SIGCONT, then stop every thread for arming before
+ * any of them runs an instruction. */
+static enum lt_exit wait_for_continue(struct session *s)
+{
+	struct target *t = &s->t;
+	struct thread *woke = NULL;
+	lt_error("pid %d is stopped (job control): attached, keeping it stopped; tracing "
+		 "starts when it continues (SIGCONT)", (int)t->pid);
+	tracee_resume_all(t);                       /* LISTEN */
+	session_set_tick(50000);
+	while (!woke && !session_stop_requested()) {
+		int status;
+		pid_t tid = waitpid(-1, &status, __WALL);
+		if (tid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		struct thread *th = target_thread(t, tid);
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			target_del_thread(t, tid);
+			if (tid == t->pid)
+				break;
+			continue;
+		}
+		if (!th) {
+			(void)ptrace(PTRACE_DETACH, tid, NULL, NULL);
+			continue;
+		}
+		th->state = TS_STOPPED, th->status = status;
+		if ((status >> 16) == 0)
+			th->stop_sig = WSTOPSIG(status);    /* SIGCONT, delivered later */
+		if (tracee_is_group_stop(status))
+			(void)tracee_resume(th);            /* still stopped */
+		else
+			woke = th;
+	}
+	session_set_tick(0);
+	if (!woke) {
+		int gone = !target_thread(t, t->pid);
+		tracee_detach_unchanged(t);
+		if (gone) {
+			lt_error("pid %d exited while leaktrap was attaching", (int)t->pid);
+			return LT_EXIT_TARGET_GONE;
+		}
+		lt_error("interrupted while pid %d was stopped: nothing was traced", (int)t->pid);
+		return LT_EXIT_UNSUPPORTED;
+	}
+	/* the others: their own group-stop-end trap, or our interrupt */
+	unsigned it = 0;
+	for (struct thread *th; (th = target_next_thread(t, &it));) {
+		if (th->state == TS_STOPPED)
+			continue;
+		(void)ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL);
+		if (tracee_wait_stop(t, th) < 0) {
+			target_del_thread(t, th->tid);
+			it = 0;
+		}
+	}
+	return LT_EXIT_OK;
+}
+
 enum lt_exit session_attach(struct session *s, pid_t pid)
 {
 	s->t.pid = pid;
@@ -240,6 +312,8 @@ enum lt_exit session_attach(struct session *s, pid_t pid)
 	int err = tracee_seize_all(&s->t);
 	if (err < 0)
 		return explain_seize_error(pid, err);
+	if (all_group_stopped(&s->t) && (check = wait_for_continue(s)) != LT_EXIT_OK)
+		return check;
 	note_seize_events(s);     /* before arm() moves a thread off its event */
 	enum lt_exit rc = arm(s);
 	if (rc != LT_EXIT_OK) {

@@ -621,6 +621,11 @@ static void on_signal(int sig)
 		stop_signal = sig;
 }
 
+int session_stop_requested(void)
+{
+	return stop_signal != 0;
+}
+
 static const int handled_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGPIPE };
 enum { N_HANDLED = sizeof(handled_sigs) / sizeof(handled_sigs[0]) };
 static struct sigaction inherited[N_HANDLED];

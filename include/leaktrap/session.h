@@ -86,6 +86,8 @@ void session_follow_exec(struct session *s);
 /* Install the handlers for SIGINT/SIGTERM/SIGHUP (request a stop) and
  * SIGALRM (the loop's tick); SIGPIPE is ignored.  Call first thing. */
 void session_install_signals(void);
+/* SIGINT/SIGTERM/SIGHUP arrived: tracing should end. */
+int session_stop_requested(void);
 /* In a launched child before exec: the dispositions leaktrap inherited. */
 void session_restore_inherited_signals(void);
 
