@@ -42,6 +42,8 @@ void cli_usage(FILE *out)
 "      --depth N            frames per allocation stack (default 32, max 256)\n"
 "      --no-follow-exec     detach when the target calls execve (default:\n"
 "                           report the old program, trace the new one)\n"
+"      --follow-forks       trace fork children too, one report per process\n"
+"                           (default: fork children run on untraced)\n"
 "\n"
 "Report:\n"
 "  -T, --top N              stacks to show (default 10, 0: all)\n"
@@ -172,6 +174,7 @@ enum {
 	OPT_DEPTH = 256, OPT_SORT, OPT_OLDER_THAN, OPT_NO_DEMANGLE, OPT_ERROR_EXITCODE,
 	OPT_FAIL_OVER, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS, OPT_GEN_SUPPRESSIONS,
 	OPT_BASELINE, OPT_DEBUGINFO_DIR, OPT_NO_FOLLOW_EXEC,
+	OPT_FOLLOW_FORKS,
 };
 
 static const struct option longopts[] = {
@@ -190,6 +193,7 @@ static const struct option longopts[] = {
 	{ "show-addresses", no_argument, NULL, 'a' },
 	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
 	{ "no-follow-exec", no_argument, NULL, OPT_NO_FOLLOW_EXEC },
+	{ "follow-forks", no_argument, NULL, OPT_FOLLOW_FORKS },
 	{ "error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE },
 	{ "fail-over", required_argument, NULL, OPT_FAIL_OVER },
 	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
@@ -262,6 +266,7 @@ static int parse_one(int c, const char *arg, struct cli_options *o)
 	case 'v': o->verbose = 1; return 0;
 	case OPT_NO_DEMANGLE: o->demangle = 0; return 0;
 	case OPT_NO_FOLLOW_EXEC: o->no_follow_exec = 1; return 0;
+	case OPT_FOLLOW_FORKS: o->follow_forks = 1; return 0;
 	case OPT_PRINT_SUPPRESSIONS: o->print_suppressions = 1; return 0;
 	case OPT_GEN_SUPPRESSIONS: o->gen_suppressions = 1; return 0;
 	case OPT_BASELINE: o->baseline = arg; return 0;

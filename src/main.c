@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -30,24 +31,62 @@ static int command_failed(const struct session *s, const char *cmd)
 	return 1;
 }
 
-/* Trace, detach, report; returns the exit status. */
-static int run(struct session *s, const struct cli_options *o, struct reporter *r)
+/* Detach, collect the reports of followed fork children, report; returns
+ * the exit status. */
+static int finish(struct session *s, const struct cli_options *o, struct reporter *r,
+		  int launched)
 {
-	int rc = o->pid ? session_attach(s, o->pid) : session_launch(s, o->argv);
-	if (rc != LT_EXIT_OK)
-		return rc;
-	reporter_hook(r, s);
-	session_run(s, o->duration);
+	int rc = LT_EXIT_OK;
+	char *extra;
+	size_t extra_len;
 	if (session_detach(s) < 0 || !strcmp(s->end_reason, "error"))
 		rc = LT_EXIT_ERROR;
+	/* a target that exited leaves its children their own ends */
+	session_collect_subtracers(s, strcmp(s->end_reason, "target-exit") != 0, &extra,
+				   &extra_len);
 	int leaked = 0;
-	if (reporter_final(r, s, &leaked) < 0)
+	if (reporter_final(r, s, extra, extra_len, &leaked) < 0)
 		rc = LT_EXIT_ERROR;
-	if (rc == LT_EXIT_OK && !o->pid && command_failed(s, o->argv[0]))
+	free(extra);
+	if (rc == LT_EXIT_OK && launched && command_failed(s, o->argv[0]))
 		rc = LT_EXIT_COMMAND_FAILED;
 	if (rc == LT_EXIT_OK && leaked && o->error_exitcode > 0)
 		rc = o->error_exitcode;
 	return rc;
+}
+
+struct follow_ctx {
+	struct cli_options *o;
+	struct reporter *r;
+};
+
+/* --follow-forks, in the leaktrap process now tracing a fork child: its
+ * report goes to stdout (the pipe to the parent's leaktrap) in the same
+ * format; no interval reports. */
+static void subtracer(struct session *s, void *arg)
+{
+	struct follow_ctx *x = arg;
+	x->o->output = NULL;
+	x->o->interval = 0;
+	reporter_follow_child(x->r, s);
+	session_run(s, 0);
+	int rc = finish(s, x->o, x->r, 0);
+	fflush(stdout);
+	_exit(rc);
+}
+
+/* Trace, detach, report; returns the exit status. */
+static int run(struct session *s, struct cli_options *o, struct reporter *r)
+{
+	struct follow_ctx x = { o, r };
+	int rc = o->pid ? session_attach(s, o->pid) : session_launch(s, o->argv);
+	if (rc != LT_EXIT_OK)
+		return rc;
+	reporter_hook(r, s);
+	if (o->follow_forks)
+		s->subtracer = subtracer, s->subtracer_arg = &x;
+	session_run(s, o->duration);
+	return finish(s, o, r, !o->pid);
 }
 
 int main(int argc, char **argv)

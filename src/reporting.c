@@ -127,6 +127,7 @@ static int build(struct reporter *r, struct session *s, struct report *rep)
 	if (err)
 		return err;
 	rep->pid = s->t.pid;
+	rep->parent_pid = s->parent_pid;
 	rep->command = s->t.comm[0] ? strdup(s->t.comm) : NULL;
 	rep->duration_s = (s->t_end > 0 ? s->t_end : session_now()) - s->t_start;
 	rep->end_reason = s->end_reason;
@@ -165,11 +166,17 @@ static int (*writer_for(enum cli_format f))(const struct report *, FILE *)
  * would replace a device with a file. */
 /* The reports one after the other (JSON: one object each); an SVG file
  * holds one picture: the last report's. */
+static const char *extra_bytes;     /* followed fork children's reports */
+static size_t extra_len;
+
 static int write_all(const struct report *reps, unsigned n, enum cli_format format, FILE *f)
 {
 	int err = 0;
 	for (unsigned i = format == FORMAT_SVG ? n - 1 : 0; !err && i < n; i++)
 		err = writer_for(format)(&reps[i], f);
+	if (!err && extra_len && format != FORMAT_SVG &&
+	    fwrite(extra_bytes, 1, extra_len, f) != extra_len)
+		err = -EIO;
 	return err;
 }
 
@@ -349,7 +356,22 @@ void reporter_hook(struct reporter *r, struct session *s)
 
 /* ---- the final report ---------------------------------------------------- */
 
-int reporter_final(struct reporter *r, struct session *s, int *leaked_ret)
+void reporter_follow_child(struct reporter *r, struct session *s)
+{
+	for (unsigned i = 0; i < r->n_earlier; i++)
+		report_release(&r->earlier[i]);
+	r->n_earlier = 0;
+	for (unsigned i = 0; i < r->n_snaps; i++)
+		free(r->snaps[i].bytes);
+	r->n_snaps = 0;
+	r->tty = 0, r->reports = 0;
+	s->tick = NULL;
+	s->image_end = image_end;
+	s->image_end_arg = r;
+}
+
+int reporter_final(struct reporter *r, struct session *s, const char *extra,
+		   size_t extra_n, int *leaked_ret)
 {
 	struct report rep;
 	clear_status(r);
@@ -371,7 +393,9 @@ int reporter_final(struct reporter *r, struct session *s, int *leaked_ret)
 	for (unsigned i = 0; i <= r->n_earlier; i++)
 		*leaked_ret |= r->o->have_fail_over ? all[i].leak_bytes > r->o->fail_over
 						    : all[i].leak_blocks > 0;
+	extra_bytes = extra, extra_len = extra_n;
 	err = write_reports(all, r->n_earlier + 1, r->o);
+	extra_bytes = NULL, extra_len = 0;
 	if (r->o->print_suppressions && r->supp && suppressions_write_used(r->supp, stderr) < 0)
 		err = -EIO;
 	if (r->o->gen_suppressions && suppressions_write_generated(&rep, stderr) < 0)

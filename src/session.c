@@ -63,6 +63,7 @@ void session_release(struct session *s)
 	for (struct thread *th; (th = target_next_thread(&s->t, &it)); it = 0)
 		target_del_thread(&s->t, th->tid);
 	free(s->t.threads);
+	free(s->subs_out);
 	probes_release(&s->t);
 	scratch_forget(&s->t);
 	maps_release(&s->t.maps);
@@ -427,6 +428,8 @@ static void child_ready(struct session *s, struct session_child *c)
 			if (!s->detaching)
 				cont(th, 0);
 		}
+	} else if (s->subtracer && !s->detaching) {
+		session_follow_child(s, c);
 	} else {
 		session_release_child(s, c);
 	}
@@ -545,6 +548,8 @@ void session_note_event(struct session *s, pid_t tid, int status)
 
 void session_reap(struct session *s, pid_t tid)
 {
+	if (session_subtracer_exited(s, tid))
+		return;
 	struct session_child *c = find_child(s, tid);
 	target_del_thread(&s->t, tid);
 	if (c)

@@ -15,7 +15,14 @@
 #include "leaktrap/target.h"
 #include "leaktrap/unwind.h"
 
-enum { SESSION_MAX_CHILDREN = 64 };
+enum { SESSION_MAX_CHILDREN = 64, SESSION_MAX_SUBTRACERS = 256 };
+
+/* --follow-forks: a leaktrap process tracing a fork child, and the read
+ * end of the pipe its report comes through. */
+struct session_subtracer {
+	pid_t pid;
+	int fd;
+};
 
 /* A fork/vfork child reported by one side (parent event or child stop)
  * and waiting for the other. */
@@ -45,6 +52,16 @@ struct session {
 	int stopping_children;          /* detach: vfork children stopped too */
 	int execd;                      /* exec'd: old image gone, nothing armed */
 	int follow_exec;                /* re-arm on the new image after execve */
+	pid_t parent_pid;               /* a followed fork child: its parent */
+	/* --follow-forks: called in a new leaktrap process (stdout is the
+	 * report pipe) that now traces a fork child: run, detach, report,
+	 * exit.  NULL: fork children are cleaned and let go. */
+	void (*subtracer)(struct session *s, void *arg);
+	void *subtracer_arg;
+	struct session_subtracer subs[SESSION_MAX_SUBTRACERS];
+	unsigned n_subs;
+	char *subs_out;                 /* reports of subtracers that ended */
+	size_t subs_out_len;
 	int exec_pending;               /* an execve to follow (the loop does) */
 	int exited;                     /* the leader's exit status was reaped: */
 	int exit_status;                /* ... this wait status */
@@ -127,6 +144,17 @@ void session_reap(struct session *s, pid_t tid);
 void session_note_exit(struct session *s, pid_t tid, int status);
 /* Clean up and detach a fork child (the child is ptrace-stopped). */
 void session_release_child(struct session *s, struct session_child *c);
+/* --follow-forks (follow.c): hand a fork child (ptrace-stopped, still
+ * armed) over to a new leaktrap process, or release it clean if that
+ * fails. */
+void session_follow_child(struct session *s, struct session_child *c);
+/* If pid is a subtracer that exited: keep its report, forget it; 1. */
+int session_subtracer_exited(struct session *s, pid_t pid);
+/* Wait for every subtracer's report (asking them to stop first when
+ * stop_them) and return their output concatenated in *buf_ret (malloc'd,
+ * *len_ret bytes; NULL/0 if none). */
+void session_collect_subtracers(struct session *s, int stop_them, char **buf_ret,
+				size_t *len_ret);
 double session_now(void);
 
 #endif

@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: MIT
+"""--follow-forks (life --mode forks): the target leaks one block, forks
+three children one after the other (child i leaks i blocks of 100*i bytes
+and frees i more), and posix_spawn()s /bin/true (a vfork child: never
+followed). With --follow-forks every fork child is traced as its own
+process: the JSON output holds one report per process, the parent's first
+(as without the option), then each child's in fork order with its pid,
+"parent_pid" and exact totals. Every child must exit 0 and the parent must
+be healthy after the detach. The same in launch mode."""
+
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h
+
+
+def reports(path):
+    with open(path) as f:
+        return h.parse_reports(f.read())
+
+
+def check(rs, truth, parent_pid, parent_end):
+    kids = truth['children']
+    h.check_eq(len(rs), 1 + len(kids), 'reports (the parent, then each fork child)')
+    parent = rs[0]
+    h.check_eq(parent['pid'], parent_pid, 'first report: the parent')
+    h.check('parent_pid' not in parent, 'the parent report has no parent_pid')
+    h.check_eq(parent['end_reason'], parent_end, 'parent end_reason')
+    h.check_leak_stacks(parent, ('leak_parent', 'mode_forks'), 1, 10, source='life.c')
+    h.check_no_stack_with(parent, ('leak_child', 'child_work'))
+    for i, (r, kid) in enumerate(zip(rs[1:], kids), 1):
+        what = f'fork child {i}'
+        h.check_eq((r['pid'], r.get('parent_pid')), (kid['pid'], parent_pid),
+                   f'{what}: (pid, parent_pid)')
+        h.check_eq(r['end_reason'], 'target-exit', f'{what}: end_reason')
+        h.check_totals(r, dict(kid, frees_unknown=0))
+        h.check_all_stacks(r)
+        h.check_leak_stacks(r, ('leak_child', 'child_work'), i, 100 * i * i, source='life.c')
+
+
+def attach(t):
+    fx = t.fixture('life', '--mode', 'forks', name='life forks')
+    fx.ready()
+    out = t.path('forks.json')
+    lt = t.attach(fx, '--follow-forks', '-f', 'json', '-o', out, '-T', '0', threads=1)
+    truth = fx.go()
+    t.stop(lt, fx)
+    lt.attached_once()
+    follows = [ln for ln in lt.err.lines if re.match(r'^leaktrap: following fork child', ln)]
+    h.check_eq(len(follows), 3, 'fork children followed')
+    rs = reports(out)
+    check(rs, truth, fx.pid, 'interrupt')
+    h.check_totals(rs[0], truth)
+    fx.finish()
+
+
+def launch(t):
+    out = t.path('forks-launch.json')
+    rc, lt = t.run_launch(['--follow-forks', '-f', 'json', '-o', out, '-T', '0'],
+                          'life', '--mode', 'forks')
+    if rc != 0:
+        raise h.Failure(f'{lt.name} exited {h.describe_status(rc)}, want 0\n{lt.describe()}')
+    m = next(re.match(r'^done (\{.*\})$', ln) for ln in lt.out.lines if ln.startswith('done '))
+    truth = json.loads(m.group(1))
+    pid = int(h.ATTACHED_RE.match(next(ln for ln in lt.err.lines
+                                       if h.ATTACHED_RE.match(ln))).group(1))
+    check(reports(out), truth, pid, 'target-exit')
+
+
+def body(t):
+    t.require_ptrace()
+    attach(t)
+    launch(t)
+
+
+h.main(body, fixtures=('life',))
