@@ -136,8 +136,9 @@ static int build(struct reporter *r, struct session *s, struct report *rep)
 	rep->interval_s = r->o->interval;
 	rep->filtered = ro.min_size || ro.max_size || ro.older_than_ns || r->base ||
 			r->o->n_suppressions;
-	struct symbolizer *sym = symbolizer_create(s->t.mods);
-	if (!sym || symbolize_report(sym, rep) < 0)
+	/* no objects: an exec that could not be followed, nothing recorded */
+	struct symbolizer *sym = s->t.mods ? symbolizer_create(s->t.mods) : NULL;
+	if (s->t.mods && (!sym || symbolize_report(sym, rep) < 0))
 		lt_warn("cannot symbolize the report");
 	symbolizer_destroy(sym);
 	if (r->o->demangle)
