@@ -25,7 +25,7 @@
 #include "leaktrap/session.h"
 #include "leaktrap/tracee.h"
 
-enum { ACK_TIMEOUT_MS = 10000 };
+enum { ACK_TIMEOUT_S = 60 };
 
 struct parked {
 	pid_t pid;
@@ -47,11 +47,16 @@ static int park(struct parked *pk)
 	return err;
 }
 
-/* pid is ptrace-stopped by us: put back its code and registers. */
+/* pid is ptrace-stopped by us: put back its code and registers, unless
+ * that was done already (a subtracer that died after it). */
 static int unpark(struct mem *m, const struct parked *pk)
 {
-	int err = mem_write_text(m, pk->pid, arch_regs_pc(&pk->regs), pk->orig,
-				 arch_spin_len);
+	uint8_t now[8];
+	uint64_t pc = arch_regs_pc(&pk->regs);
+	int err = mem_read(m, pc, now, arch_spin_len);
+	if (err || memcmp(now, arch_spin_insn, arch_spin_len))
+		return err;
+	err = mem_write_text(m, pk->pid, pc, pk->orig, arch_spin_len);
 	return err ? err : arch_set_regs(pk->pid, &pk->regs);
 }
 
@@ -84,15 +89,7 @@ static int become_child(struct session *s, const struct session_child *c,
 			const struct parked *pk)
 {
 	struct target *t = &s->t;
-	int sig, status = seize_parked(c->pid, &sig);
-	if (status < 0)
-		return status;
-	mem_close(&t->mem);
-	int err = mem_open(&t->mem, c->pid);
-	if (!err)
-		err = unpark(&t->mem, pk);
-	if (err)
-		return err;
+	int sig, status, err;
 	/* forget the parent: its threads, children, subtracers, blocks */
 	unsigned it = 0;
 	for (struct thread *th; (th = target_next_thread(t, &it)); it = 0)
@@ -109,7 +106,8 @@ static int become_child(struct session *s, const struct session_child *c,
 	s->parent_pid = t->pid;
 	t->pid = c->pid;
 	struct maps maps;
-	if ((err = maps_read(t->pid, &maps)))
+	mem_close(&t->mem);
+	if ((err = mem_open(&t->mem, c->pid)) || (err = maps_read(t->pid, &maps)))
 		return err;
 	maps_release(&t->maps);
 	t->maps = maps;
@@ -120,6 +118,12 @@ static int become_child(struct session *s, const struct session_child *c,
 	struct thread *th = target_add_thread(t, c->pid);
 	if (!th)
 		return -ENOMEM;
+	/* only now take the child: from here on nothing fails before the
+	 * ack but the resume */
+	if ((status = seize_parked(c->pid, &sig)) < 0)
+		return status;
+	if ((err = unpark(&t->mem, pk)))
+		return err;
 	t->max_threads = 1;
 	th->state = TS_STOPPED, th->status = status, th->stop_sig = sig;
 	th->sigframe_in_scratch = c->sigframe_in_scratch;
@@ -179,9 +183,19 @@ void session_follow_child(struct session *s, struct session_child *c)
 	go[0] = ack[1] = rep[1] = -1;
 	(void)ptrace(PTRACE_DETACH, c->pid, NULL, NULL);    /* it spins */
 	char b = 0;
-	struct pollfd pfd = { .fd = ack[0], .events = POLLIN };
-	int ok = write(go[1], "g", 1) == 1 && poll(&pfd, 1, ACK_TIMEOUT_MS) == 1 &&
-		 read(ack[0], &b, 1) == 1;
+	int ok = write(go[1], "g", 1) == 1;
+	double deadline = session_now() + ACK_TIMEOUT_S;
+	while (ok) {                    /* the loop's tick interrupts poll */
+		struct pollfd pfd = { .fd = ack[0], .events = POLLIN };
+		int r = poll(&pfd, 1, 1000);
+		if (r < 0 && errno != EINTR)
+			ok = 0;
+		else if (r > 0)
+			break;
+		else if (session_now() > deadline)
+			ok = 0;
+	}
+	ok = ok && read(ack[0], &b, 1) == 1;   /* 0: the subtracer died */
 	close(go[1]), close(ack[0]);
 	if (!ok) {
 		kill(sub, SIGKILL);

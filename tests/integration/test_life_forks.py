@@ -6,7 +6,13 @@ followed). With --follow-forks every fork child is traced as its own
 process: the JSON output holds one report per process, the parent's first
 (as without the option), then each child's in fork order with its pid,
 "parent_pid" and exact totals. Every child must exit 0 and the parent must
-be healthy after the detach. The same in launch mode."""
+be healthy after the detach. The same in launch mode.
+
+A forking server (lifecycle --mode fork-loop: fork, the child exits, wait,
+as fast as it can): leaktrap --follow-forks -d 0.5 attaches several times
+in a row; each run exits 0 and reports the server and its children (each
+child report has the server as parent_pid), no child fails, and the server
+ends healthy."""
 
 import json
 import os
@@ -70,10 +76,40 @@ def launch(t):
     check(reports(out), truth, pid, 'target-exit')
 
 
+SERVER_CYCLES = 3
+
+
+def server(t):
+    fx = t.fixture('lifecycle', '--mode', 'fork-loop', name='lifecycle fork-loop')
+    fx.ready()
+    fx.send('go')
+    fx.expect_out('running')
+    for i in range(SERVER_CYCLES):
+        out = t.path(f'server-{i}.json')
+        rc, _, err = t.run_leaktrap('--follow-forks', '-d', '0.5', '-f', 'json', '-o', out,
+                                    '-p', fx.pid, timeout=60)
+        if rc != 0 or re.search(r'lost|does not stop|never came', err):
+            raise h.Failure(f'server cycle {i + 1}: leaktrap exited {h.describe_status(rc)}\n'
+                            f'{err[-3000:]}\n{fx.describe()}')
+        rs = reports(out)
+        h.check_eq(rs[0]['pid'], fx.pid, f'server cycle {i + 1}: first report')
+        kids = rs[1:]
+        bad = [r for r in kids if r['parent_pid'] != fx.pid
+               or r['end_reason'] not in ('target-exit', 'interrupt')]
+        h.check(kids and not bad, f'server cycle {i + 1}: {len(kids)} fork children '
+                f'reported, each with the server as parent_pid')
+        fx.check_detached()
+    fx.finish()
+    done = next(ln for ln in fx.out.lines if ln.startswith('done '))
+    stats = json.loads(done[5:])
+    h.check_eq(stats['failures'], 0, 'fork-loop failures (a child that did not exit 0)')
+
+
 def body(t):
     t.require_ptrace()
     attach(t)
     launch(t)
+    server(t)
 
 
-h.main(body, fixtures=('life',))
+h.main(body, fixtures=('life', 'lifecycle'))
