@@ -510,10 +510,13 @@ static int reset_image(struct session *s)
 void session_follow_exec(struct session *s)
 {
 	pid_t pid = s->t.pid;
-	struct thread *th = target_thread(&s->t, pid);
 	s->exec_pending = 0;
 	if (s->image_end)
 		s->image_end(s, s->image_end_arg);      /* the old image's report */
+	/* a fresh record: the tid may be the old leader's, which exited in
+	 * the exec (a thread other than the leader called execve) */
+	target_del_thread(&s->t, pid);
+	struct thread *th = target_add_thread(&s->t, pid);
 	if (!th || reset_image(s) < 0) {
 		lt_error("pid %d called execve: cannot follow it (out of memory)", (int)pid);
 		s->end_reason = "error";

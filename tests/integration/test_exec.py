@@ -6,6 +6,11 @@ and re-arms the allocator in the new image, which leaks two more blocks:
 the output holds one report per image, each exact. The new image must be
 healthy (code restored) after the detach.
 
+exec-mt: the same exec made by a thread other than the main one, with a
+third thread alive (it allocated and freed meanwhile): the exec'ing
+thread takes over the process ID, the others vanish, and the new image is
+armed through it.
+
 With --no-follow-exec the session ends at the exec with a message: one
 report, the old image's, and the new image runs untraced."""
 
@@ -22,11 +27,11 @@ def reports(path):
         return h.parse_reports(f.read())
 
 
-def follow(t):
-    fx = t.fixture('life', '--mode', 'exec', name='life exec')
+def follow(t, mode='exec', threads=1):
+    fx = t.fixture('life', '--mode', mode, name=f'life {mode}')
     fx.ready()
-    out = t.path('exec.json')
-    lt = t.attach(fx, '-f', 'json', '-o', out, '-T', '0', threads=1)
+    out = t.path(f'{mode}.json')
+    lt = t.attach(fx, '-f', 'json', '-o', out, '-T', '0', threads=threads)
     fx.send('go')
     m = fx.expect_out(r'^old-done (\{.*\})$')
     old_truth = h.json.loads(m.group(1))
@@ -42,6 +47,7 @@ def follow(t):
     h.check_totals(old, old_truth)
     h.check_all_stacks(old)
     h.check_leak_stacks(old, ('leak_old', 'mode_exec'), 3, 300, source='life.c')
+    h.check_eq((old['threads'], new['threads']), (threads, 1), 'threads (old image, new)')
     h.check_eq(new['end_reason'], 'interrupt', 'new image end_reason')
     h.check_leak_stacks(new, ('leak_new', 'mode_exec_new'), 2, 400, source='life.c')
     h.check_no_stack_with(new, ('leak_old', 'mode_exec'))
@@ -75,6 +81,7 @@ def no_follow(t):
 def body(t):
     t.require_ptrace()
     follow(t)
+    follow(t, 'exec-mt', threads=3)
     no_follow(t)
 
 
