@@ -2,7 +2,8 @@
 """Signals while traced (life --mode signals, attach mode): a SIGSEGV
 raised inside realloc is handled by the target, whose handler allocates
 (a new outermost call on a signal frame, while the realloc is pending) and
-returns into realloc; then the same handler siglongjmp()s out of realloc;
+returns into realloc (on the thread's stack, then on an alternate signal
+stack); then the same handler siglongjmp()s out of realloc;
 then a plain allocation; then the target's own raise(SIGTRAP) and int3,
 caught by its handler. The report must count exactly what the fixture did
 (the handler's blocks included), the traps must reach the target, and the
@@ -31,7 +32,7 @@ def handlers(t):
     h.check_eq(r['end_reason'], 'interrupt', 'end_reason')
     h.check_totals(r, truth)
     h.check_all_stacks(r)
-    h.check_leak_stacks(r, ('leak_in_handler', 'on_segv'), 2, 96, source='life.c')
+    h.check_leak_stacks(r, ('leak_in_handler', 'on_segv'), 3, 144, source='life.c')
     h.check_leak_stacks(r, ('leak_after', 'mode_signals'), 1, 32, source='life.c')
     fx.finish()
 
