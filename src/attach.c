@@ -242,8 +242,9 @@ static int all_group_stopped(const struct target *t)
 
 /* Every thread was seized in a job-control stop: keep the process stopped
  * (PTRACE_LISTEN) until SIGCONT, then stop every thread for arming before
- * any of them runs an instruction. */
-static enum lt_exit wait_for_continue(struct session *s)
+ * any of them runs an instruction (*woke_ret 1).  Interrupted before that:
+ * *woke_ret 0, the threads still listening, nothing to arm. */
+static enum lt_exit wait_for_continue(struct session *s, int *woke_ret)
 {
 	struct target *t = &s->t;
 	struct thread *woke = NULL;
@@ -279,15 +280,15 @@ static enum lt_exit wait_for_continue(struct session *s)
 			woke = th;
 	}
 	session_set_tick(0);
-	if (!woke) {
-		int gone = !target_thread(t, t->pid);
+	*woke_ret = woke != NULL;
+	if (!woke && !target_thread(t, t->pid)) {
 		tracee_detach_unchanged(t);
-		if (gone) {
-			lt_error("pid %d exited while leaktrap was attaching", (int)t->pid);
-			return LT_EXIT_TARGET_GONE;
-		}
+		lt_error("pid %d exited while leaktrap was attaching", (int)t->pid);
+		return LT_EXIT_TARGET_GONE;
+	}
+	if (!woke) {
 		lt_error("interrupted while pid %d was stopped: nothing was traced", (int)t->pid);
-		return LT_EXIT_UNSUPPORTED;
+		return LT_EXIT_OK;
 	}
 	/* the others: their own group-stop-end trap, or our interrupt */
 	unsigned it = 0;
@@ -312,8 +313,13 @@ enum lt_exit session_attach(struct session *s, pid_t pid)
 	int err = tracee_seize_all(&s->t);
 	if (err < 0)
 		return explain_seize_error(pid, err);
-	if (all_group_stopped(&s->t) && (check = wait_for_continue(s)) != LT_EXIT_OK)
+	int woke = 1;
+	if (all_group_stopped(&s->t) && (check = wait_for_continue(s, &woke)) != LT_EXIT_OK)
 		return check;
+	if (!woke) {                    /* SIGINT before SIGCONT: an empty report */
+		s->t_start = session_now();
+		return LT_EXIT_OK;
+	}
 	note_seize_events(s);     /* before arm() moves a thread off its event */
 	enum lt_exit rc = arm(s);
 	if (rc != LT_EXIT_OK) {

@@ -101,10 +101,39 @@ def attach_stopped(t):
     fx.finish()
 
 
+def interrupted_stopped(t):
+    """SIGINT to leaktrap while the target is still stopped: an empty
+    report, exit 0, the target left stopped and untraced; SIGCONT resumes
+    it."""
+    fx = t.fixture('life', '--mode', 'jobctl', name='life jobctl (interrupted)')
+    fx.ready()
+    fx.signal(signal.SIGSTOP)
+    wait_stopped(fx, 'SIGSTOP before attaching')
+    out = t.path('jobctl-interrupted.json')
+    lt = t.leaktrap('-f', 'json', '-o', out, '-T', '0', '-p', fx.pid)
+    lt.expect_err(r'^leaktrap: pid \d+ is stopped \(job control\)')
+    t.stop(lt)
+    r = h.load_report(out)
+    h.check_eq((r['end_reason'], r['totals']['allocs'], r['functions']), ('interrupt', 0, 0),
+               '(end_reason, allocs, functions) of the report')
+    st = states(fx.pid)
+    h.check(st and all(s == 'T' for s in st.values()),
+            f'the target is still stopped (T, untraced) after leaktrap left: {st}')
+    with open(f'/proc/{fx.pid}/status') as f:
+        h.check('TracerPid:\t0\n' in f.read(), 'the target is untraced')
+    fx.signal(signal.SIGCONT)
+    fx.send('go')
+    fx.expect_out('running')
+    fx.send('stop')
+    fx.expect_out(r'^done (\{.*\})$', h.WORK_TIMEOUT)
+    fx.finish()
+
+
 def body(t):
     t.require_ptrace()
     stopped_while_traced(t)
     attach_stopped(t)
+    interrupted_stopped(t)
 
 
 h.main(body, fixtures=('life',))
