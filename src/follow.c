@@ -84,8 +84,10 @@ static int seize_parked(pid_t pid, int *sig_ret)
 	}
 }
 
-/* In the new leaktrap process: this session now traces the child. */
-static int become_child(struct session *s, const struct session_child *c,
+/* In the new leaktrap process: this session now traces pid, a fork child
+ * (c, a copy of the parent) or, with c NULL, a vfork child that has just
+ * exec'd (a new image, armed from its entry point like after an exec). */
+static int become_child(struct session *s, pid_t pid, const struct session_child *c,
 			const struct parked *pk)
 {
 	struct target *t = &s->t;
@@ -104,10 +106,27 @@ static int become_child(struct session *s, const struct session_child *c,
 	if (!(s->ledger = ledger_create()))
 		return -ENOMEM;
 	s->parent_pid = t->pid;
-	t->pid = c->pid;
-	struct maps maps;
+	t->pid = pid;
+	s->end_reason = NULL, s->detaching = 0, s->exited = 0, s->execd = 0;
+	s->exec_pending = 0, s->n_stops = 0, s->t_start = session_now(), s->t_end = 0;
 	mem_close(&t->mem);
-	if ((err = mem_open(&t->mem, c->pid)) || (err = maps_read(t->pid, &maps)))
+	if ((err = mem_open(&t->mem, pid)))
+		return err;
+	if (!c) {
+		struct thread *th = target_add_thread(t, pid);
+		if (!th)
+			return -ENOMEM;
+		if ((status = seize_parked(pid, &sig)) < 0)
+			return status;
+		if ((err = unpark(&t->mem, pk)))
+			return err;
+		th->state = TS_STOPPED, th->status = status, th->stop_sig = sig;
+		s->image_end = NULL;            /* nothing recorded before */
+		session_follow_exec(s);         /* arms, or ends the session */
+		return 0;
+	}
+	struct maps maps;
+	if ((err = maps_read(t->pid, &maps)))
 		return err;
 	maps_release(&t->maps);
 	t->maps = maps;
@@ -115,12 +134,12 @@ static int become_child(struct session *s, const struct session_child *c,
 	t->mods = NULL;
 	if ((err = modules_create(t->pid, &t->maps, &t->mem, &t->mods)))
 		return err;
-	struct thread *th = target_add_thread(t, c->pid);
+	struct thread *th = target_add_thread(t, pid);
 	if (!th)
 		return -ENOMEM;
 	/* only now take the child: from here on nothing fails before the
 	 * ack but the resume */
-	if ((status = seize_parked(c->pid, &sig)) < 0)
+	if ((status = seize_parked(pid, &sig)) < 0)
 		return status;
 	if ((err = unpark(&t->mem, pk)))
 		return err;
@@ -129,9 +148,16 @@ static int become_child(struct session *s, const struct session_child *c,
 	th->sigframe_in_scratch = c->sigframe_in_scratch;
 	th->n_shadow = c->n_shadow;
 	memcpy(th->shadow, c->shadow, c->n_shadow * sizeof(c->shadow[0]));
-	s->end_reason = NULL, s->detaching = 0, s->exited = 0, s->execd = 0;
-	s->exec_pending = 0, s->n_stops = 0, s->t_start = session_now(), s->t_end = 0;
 	return tracee_resume(th);
+}
+
+/* Let pid go as it would have without --follow-forks (it is stopped). */
+static void release(struct session *s, pid_t pid, struct session_child *c)
+{
+	if (c)
+		session_release_child(s, c);
+	else
+		(void)ptrace(PTRACE_DETACH, pid, NULL, NULL);
 }
 
 /* The parent's side when the new tracer did not take the child: get it
@@ -140,24 +166,25 @@ static void take_back(struct session *s, struct session_child *c, const struct p
 {
 	struct mem m;
 	int sig;
-	if (seize_parked(c->pid, &sig) < 0 || mem_open(&m, c->pid) < 0) {
-		lt_warn("fork child %d of pid %d is lost: kill it", (int)c->pid, (int)s->t.pid);
+	if (seize_parked(pk->pid, &sig) < 0 || mem_open(&m, pk->pid) < 0) {
+		lt_warn("child %d of pid %d is lost: kill it", (int)pk->pid, (int)s->t.pid);
 		return;
 	}
 	if (unpark(&m, pk) < 0)
-		lt_warn("cannot restore fork child %d of pid %d", (int)c->pid, (int)s->t.pid);
+		lt_warn("cannot restore child %d of pid %d", (int)pk->pid, (int)s->t.pid);
 	mem_close(&m);
-	session_release_child(s, c);
+	release(s, pk->pid, c);
 	if (sig)
-		(void)kill(c->pid, sig);
+		(void)kill(pk->pid, sig);
 }
 
-void session_follow_child(struct session *s, struct session_child *c)
+/* Hand pid (ptrace-stopped by us) to a new leaktrap process. */
+static void hand_off(struct session *s, pid_t pid, struct session_child *c)
 {
-	struct parked pk = { .pid = c->pid };
+	struct parked pk = { .pid = pid };
 	int go[2] = { -1, -1 }, ack[2] = { -1, -1 }, rep[2] = { -1, -1 };
 	if (s->n_subs == SESSION_MAX_SUBTRACERS || park(&pk) < 0) {
-		session_release_child(s, c);
+		release(s, pid, c);
 		return;
 	}
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(ack, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0)
@@ -168,12 +195,13 @@ void session_follow_child(struct session *s, struct session_child *c)
 	if (sub == 0) {
 		char b;
 		close(go[1]), close(ack[0]), close(rep[0]);
-		if (read(go[0], &b, 1) != 1 || become_child(s, c, &pk) < 0)
+		if (read(go[0], &b, 1) != 1 || become_child(s, pid, c, &pk) < 0)
 			_exit(LT_EXIT_ERROR);
 		if (write(ack[1], "a", 1) != 1 || dup2(rep[1], STDOUT_FILENO) < 0)
 			_exit(LT_EXIT_ERROR);
 		close(rep[1]), close(ack[1]), close(go[0]);
-		lt_error("following fork child %d of pid %d", (int)s->t.pid, (int)s->parent_pid);
+		lt_error("following %s child %d of pid %d", c ? "fork" : "spawned",
+			 (int)s->t.pid, (int)s->parent_pid);
 		s->subtracer(s, s->subtracer_arg);
 		_exit(LT_EXIT_ERROR);
 	}
@@ -181,7 +209,7 @@ void session_follow_child(struct session *s, struct session_child *c)
 		goto fail;
 	close(go[0]), close(ack[1]), close(rep[1]);
 	go[0] = ack[1] = rep[1] = -1;
-	(void)ptrace(PTRACE_DETACH, c->pid, NULL, NULL);    /* it spins */
+	(void)ptrace(PTRACE_DETACH, pid, NULL, NULL);       /* it spins */
 	char b = 0;
 	int ok = write(go[1], "g", 1) == 1;
 	double deadline = session_now() + ACK_TIMEOUT_S;
@@ -213,13 +241,23 @@ fail:
 	}
 	{
 		struct mem m;
-		if (mem_open(&m, c->pid) == 0) {
+		if (mem_open(&m, pid) == 0) {
 			if (unpark(&m, &pk) < 0)
-				lt_warn("cannot restore fork child %d", (int)c->pid);
+				lt_warn("cannot restore child %d", (int)pid);
 			mem_close(&m);
 		}
 	}
-	session_release_child(s, c);
+	release(s, pid, c);
+}
+
+void session_follow_child(struct session *s, struct session_child *c)
+{
+	hand_off(s, c->pid, c);
+}
+
+void session_follow_spawned(struct session *s, pid_t pid)
+{
+	hand_off(s, pid, NULL);
 }
 
 /* Append what fd still has (its writer is gone) to s->subs_out. */

@@ -488,8 +488,12 @@ static void on_exec(struct session *s, struct thread *th)
 	unsigned long former = 0;
 	(void)ptrace(PTRACE_GETEVENTMSG, th->tid, NULL, &former);
 	if (th->passthrough) {          /* a vfork child left our memory */
-		(void)ptrace(PTRACE_DETACH, th->tid, NULL, NULL);
-		target_del_thread(&s->t, th->tid);
+		pid_t tid = th->tid;
+		target_del_thread(&s->t, tid);
+		if (s->subtracer && !s->detaching)
+			session_follow_spawned(s, tid);
+		else
+			(void)ptrace(PTRACE_DETACH, tid, NULL, NULL);
 		return;
 	}
 	if ((pid_t)former != th->tid)

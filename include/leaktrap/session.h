@@ -148,6 +148,9 @@ void session_release_child(struct session *s, struct session_child *c);
  * armed) over to a new leaktrap process, or release it clean if that
  * fails. */
 void session_follow_child(struct session *s, struct session_child *c);
+/* --follow-forks: the same for a vfork child (posix_spawn, system) at its
+ * exec stop: the new tracer arms its new image; detached on failure. */
+void session_follow_spawned(struct session *s, pid_t pid);
 /* If pid is a subtracer that exited: keep its report, forget it; 1. */
 int session_subtracer_exited(struct session *s, pid_t pid);
 /* Wait for every subtracer's report (asking them to stop first when

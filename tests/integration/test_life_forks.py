@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: MIT
 """--follow-forks (life --mode forks): the target leaks one block, forks
 three children one after the other (child i leaks i blocks of 100*i bytes
-and frees i more), and posix_spawn()s /bin/true (a vfork child: never
-followed), then leaks one more block (still traced after the spawn). With --follow-forks every fork child is traced as its own
+and frees i more), and posix_spawn()s /bin/true (a vfork child: followed
+once it has exec'd, its new image armed), then leaks one more block (still
+traced after the spawn). With --follow-forks every fork child is traced as its own
 process: the JSON output holds one report per process, the parent's first
-(as without the option), then each child's in fork order with its pid,
-"parent_pid" and exact totals. Every child must exit 0 and the parent must
+(as without the option), then each child's (in the order their tracing
+ended) with its pid, "parent_pid" and exact totals. Every child must exit 0 and the parent must
 be healthy after the detach. The same in launch mode.
 
 A forking server (lifecycle --mode fork-loop: fork, the child exits, wait,
@@ -30,21 +31,30 @@ def reports(path):
 
 def check(rs, truth, parent_pid, parent_end):
     kids = truth['children']
-    h.check_eq(len(rs), 1 + len(kids), 'reports (the parent, then each fork child)')
+    h.check_eq(len(rs), 2 + len(kids),
+               'reports (the parent first, then each fork child and the spawned /bin/true)')
     parent = rs[0]
     h.check_eq(parent['pid'], parent_pid, 'first report: the parent')
     h.check_eq(parent['parent_pid'], None, 'the parent report\'s parent_pid')
     h.check_eq(parent['end_reason'], parent_end, 'parent end_reason')
     h.check_leak_stacks(parent, ('leak_parent', 'mode_forks'), 2, 20, source='life.c')
     h.check_no_stack_with(parent, ('leak_child', 'child_work'))
-    for i, (r, kid) in enumerate(zip(rs[1:], kids), 1):
+    by_pid = {r['pid']: r for r in rs[1:]}
+    h.check_eq(sorted(by_pid), sorted([k['pid'] for k in kids] + [truth['spawn_pid']]),
+               'child report pids (in the order their tracing ended)')
+    for i, kid in enumerate(kids, 1):
         what = f'fork child {i}'
-        h.check_eq((r['pid'], r.get('parent_pid')), (kid['pid'], parent_pid),
-                   f'{what}: (pid, parent_pid)')
+        r = by_pid[kid['pid']]
+        h.check_eq(r['parent_pid'], parent_pid, f'{what}: parent_pid')
         h.check_eq(r['end_reason'], 'target-exit', f'{what}: end_reason')
         h.check_totals(r, dict(kid, frees_unknown=0))
         h.check_all_stacks(r)
         h.check_leak_stacks(r, ('leak_child', 'child_work'), i, 100 * i * i, source='life.c')
+    r = by_pid[truth['spawn_pid']]
+    h.check_eq((r['parent_pid'], r['command'], r['end_reason']),
+               (parent_pid, 'true', 'target-exit'),
+               'the spawned /bin/true: (parent_pid, command, end_reason)')
+    h.check(r['functions'] > 0, f'the spawned /bin/true was armed ({r["functions"]} functions)')
 
 
 def attach(t):
@@ -57,6 +67,8 @@ def attach(t):
     lt.attached_once()
     follows = [ln for ln in lt.err.lines if re.match(r'^leaktrap: following fork child', ln)]
     h.check_eq(len(follows), 3, 'fork children followed')
+    spawned = [ln for ln in lt.err.lines if re.match(r'^leaktrap: following spawned child', ln)]
+    h.check_eq(len(spawned), 1, 'spawned children followed')
     rs = reports(out)
     check(rs, truth, fx.pid, 'interrupt')
     h.check_totals(rs[0], truth)
