@@ -167,21 +167,27 @@ static int (*writer_for(enum cli_format f))(const struct report *, FILE *)
  * would replace a device with a file. */
 /* The reports one after the other (JSON: one object each); an SVG file
  * holds one picture: the last report's. */
-static const char *extra_bytes;     /* followed fork children's reports */
-static size_t extra_len;
+/* What one write puts out: reports (images replaced by execve first), then
+ * the reports of followed fork children, already formatted. */
+struct output {
+	const struct report *reps;
+	unsigned n;
+	const char *extra;
+	size_t extra_len;
+};
 
-static int write_all(const struct report *reps, unsigned n, enum cli_format format, FILE *f)
+static int write_all(const struct output *out, enum cli_format format, FILE *f)
 {
 	int err = 0;
-	for (unsigned i = format == FORMAT_SVG ? n - 1 : 0; !err && i < n; i++)
-		err = writer_for(format)(&reps[i], f);
-	if (!err && extra_len && format != FORMAT_SVG &&
-	    fwrite(extra_bytes, 1, extra_len, f) != extra_len)
+	for (unsigned i = format == FORMAT_SVG ? out->n - 1 : 0; !err && i < out->n; i++)
+		err = writer_for(format)(&out->reps[i], f);
+	if (!err && out->extra_len && format != FORMAT_SVG &&
+	    fwrite(out->extra, 1, out->extra_len, f) != out->extra_len)
 		err = -EIO;
 	return err;
 }
 
-static int write_in_place(const struct report *rep, unsigned n, const struct cli_options *o)
+static int write_in_place(const struct output *out, const struct cli_options *o)
 {
 	int fd = open(o->output, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -191,7 +197,7 @@ static int write_in_place(const struct report *rep, unsigned n, const struct cli
 		close(fd);
 		return -ENOMEM;
 	}
-	int err = write_all(rep, n, o->format, f);
+	int err = write_all(out, o->format, f);
 	if (fclose(f) && !err)
 		err = -errno;
 	return err;
@@ -200,12 +206,12 @@ static int write_in_place(const struct report *rep, unsigned n, const struct cli
 /* Write through a temporary file in the same directory, then rename:
  * readers never see half a report, and a symlink planted at the
  * destination is replaced, not followed. */
-static int write_file(const struct report *rep, unsigned n, const struct cli_options *o)
+static int write_file(const struct output *out, const struct cli_options *o)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX + 32];
 	struct stat st;
 	if (lstat(o->output, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
-		return write_in_place(rep, n, o);
+		return write_in_place(out, o);
 	snprintf(dir, sizeof(dir), "%s", o->output);
 	snprintf(tmp, sizeof(tmp), "%s/.leaktrap-XXXXXX", dirname(dir));
 	int fd = mkstemp(tmp);
@@ -215,7 +221,7 @@ static int write_file(const struct report *rep, unsigned n, const struct cli_opt
 	umask(mask);
 	(void)fchmod(fd, 0666 & ~mask);   /* like fopen, not mkstemp's 0600 */
 	FILE *f = fdopen(fd, "w");
-	int err = f ? write_all(rep, n, o->format, f) : -errno;
+	int err = f ? write_all(out, o->format, f) : -errno;
 	if (f && fclose(f) && !err)
 		err = -errno;
 	if (!f)
@@ -227,11 +233,11 @@ static int write_file(const struct report *rep, unsigned n, const struct cli_opt
 	return err;
 }
 
-static int write_reports(const struct report *rep, unsigned n, const struct cli_options *o)
+static int write_reports(const struct output *out, const struct cli_options *o)
 {
 	if (o->output)
-		return write_file(rep, n, o);
-	int err = write_all(rep, n, o->format, stdout);
+		return write_file(out, o);
+	int err = write_all(out, o->format, stdout);
 	return err ? err : fflush(stdout) ? -errno : 0;
 }
 
@@ -279,7 +285,8 @@ static void interval_report(struct reporter *r, struct session *s)
 		strftime(stamp, sizeof(stamp), "%H:%M:%S", localtime(&t));
 		printf("[%s] leaktrap: report %u\n", stamp, r->reports + 1);
 	}
-	if (write_reports(&rep, 1, r->o) < 0)
+	struct output out = { .reps = &rep, .n = 1 };
+	if (write_reports(&out, r->o) < 0)
 		lt_warn("cannot write an interval report");
 	report_release(&rep);
 	r->reports++;
@@ -394,9 +401,8 @@ int reporter_final(struct reporter *r, struct session *s, const char *extra,
 	for (unsigned i = 0; i <= r->n_earlier; i++)
 		*leaked_ret |= r->o->have_fail_over ? all[i].leak_bytes > r->o->fail_over
 						    : all[i].leak_blocks > 0;
-	extra_bytes = extra, extra_len = extra_n;
-	err = write_reports(all, r->n_earlier + 1, r->o);
-	extra_bytes = NULL, extra_len = 0;
+	struct output out = { all, r->n_earlier + 1, extra, extra_n };
+	err = write_reports(&out, r->o);
 	if (r->o->print_suppressions && r->supp && suppressions_write_used(r->supp, stderr) < 0)
 		err = -EIO;
 	if (r->o->gen_suppressions && suppressions_write_generated(&rep, stderr) < 0)
