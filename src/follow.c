@@ -357,10 +357,11 @@ void session_collect_subtracers(struct session *s, int stop_them, char **buf_ret
 	buf = NULL;
 out:
 	session_set_tick(0);
-	for (unsigned i = 0; bufs && i < s->n_subs; i++) {
-		free(bufs[i]);
+	for (unsigned i = 0; i < s->n_subs; i++) {
+		if (bufs)
+			free(bufs[i]);
 		if (s->subs[i].fd >= 0)
-			close(s->subs[i].fd);
+			close(s->subs[i].fd);   /* a writer left blocked gets EPIPE */
 	}
 	for (unsigned i = 0; i < s->n_subs; i++)
 		while (waitpid(s->subs[i].pid, NULL, 0) < 0 && errno == EINTR)
