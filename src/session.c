@@ -555,6 +555,10 @@ void session_reap(struct session *s, pid_t tid)
 	if (session_subtracer_exited(s, tid))
 		return;
 	struct session_child *c = find_child(s, tid);
+	struct thread *th = target_thread(&s->t, tid);
+	if (th)     /* killed inside a call (exit_group): a realloc's old block
+		     * was never freed */
+		session_abandon_calls(s, th, 0);
 	target_del_thread(&s->t, tid);
 	if (c)
 		forget_child(s, c);         /* a child that died before its turn */

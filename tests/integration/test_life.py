@@ -9,6 +9,11 @@ then stays attached while a worker calls exit(0) as the others allocate:
 the target must exit 0 (no stray SIGTRAP), leaktrap must notice on its own,
 write its report (end_reason target-exit) and exit 0.
 
+exit-mid: the process calls exit() while another thread is inside a
+realloc (parked in its SIGSEGV handler): leaktrap ends on its own, exit 0,
+and the realloc that never completed leaves its block live (allocs 1,
+live 1 / 200000 bytes, exactly: live_blocks == allocs - frees).
+
 exit status: `leaktrap -- life --mode exit-status N` with a program that
 exits 3, or dies of SIGABRT: leaktrap still writes the report (exact) and
 exits 8, saying how the program ended; a program exiting 0 gives 0."""
@@ -49,6 +54,21 @@ def storm(t):
     h.check_eq(r['end_reason'], 'target-exit', 'end_reason')
 
 
+def exit_mid(t):
+    fx = t.fixture('life', '--mode', 'exit-mid', name='life exit-mid')
+    fx.ready()
+    out = t.path('exit-mid.json')
+    lt = t.attach(fx, '-f', 'json', '-o', out, '-T', '0', threads=2)
+    truth = fx.go()
+    fx.send('exit')
+    fx.expect_exit(0)
+    lt.expect_exit(0)
+    r = h.load_report(out)
+    h.check_eq(r['end_reason'], 'target-exit', 'end_reason')
+    h.check_totals(r, truth)
+    h.check_leak_stacks(r, ('alloc_big', 'mode_exit_mid'), 1, 200000, source='life.c')
+
+
 def exit_status(t):
     for arg, want_msg in (('3', r'exited with status 3'),
                           ('256', r'killed by signal SIGABRT|killed by SIGABRT')):
@@ -66,6 +86,7 @@ def exit_status(t):
 def body(t):
     t.require_ptrace()
     storm(t)
+    exit_mid(t)
     exit_status(t)
 
 
