@@ -28,6 +28,7 @@
 #include "leaktrap/inject.h"
 #include "leaktrap/modules.h"
 #include "leaktrap/probes.h"
+#include "leaktrap/reach.h"
 #include "leaktrap/procfs.h"
 #include "leaktrap/scratch.h"
 #include "leaktrap/session.h"
@@ -232,6 +233,79 @@ static void note_seize_events(struct session *s)
 	}
 }
 
+static int all_group_stopped(const struct target *t)
+{
+	unsigned it = 0;
+	for (struct thread *th; (th = target_next_thread(t, &it));)
+		if (th->state == TS_STOPPED && !tracee_is_group_stop(th->status))
+			return 0;
+	return 1;
+}
+
+/* Every thread was seized in a job-control stop: keep the process stopped
+ * (PTRACE_LISTEN) until SIGCONT, then stop every thread for arming before
+ * any of them runs an instruction (*woke_ret 1).  Interrupted before that:
+ * *woke_ret 0, the threads still listening, nothing to arm. */
+static enum lt_exit wait_for_continue(struct session *s, int *woke_ret)
+{
+	struct target *t = &s->t;
+	struct thread *woke = NULL;
+	lt_error("pid %d is stopped (job control): attached, keeping it stopped; tracing "
+		 "starts when it continues (SIGCONT)", (int)t->pid);
+	tracee_resume_all(t);                       /* LISTEN */
+	session_set_tick(50000);
+	while (!woke && !session_stop_requested()) {
+		int status;
+		pid_t tid = waitpid(-1, &status, __WALL);
+		if (tid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		struct thread *th = target_thread(t, tid);
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			target_del_thread(t, tid);
+			if (tid == t->pid)
+				break;
+			continue;
+		}
+		if (!th) {
+			(void)ptrace(PTRACE_DETACH, tid, NULL, NULL);
+			continue;
+		}
+		th->state = TS_STOPPED, th->status = status;
+		if ((status >> 16) == 0)
+			th->stop_sig = WSTOPSIG(status);    /* SIGCONT, delivered later */
+		if (tracee_is_group_stop(status))
+			(void)tracee_resume(th);            /* still stopped */
+		else
+			woke = th;
+	}
+	session_set_tick(0);
+	*woke_ret = woke != NULL;
+	if (!woke && !target_thread(t, t->pid)) {
+		tracee_detach_unchanged(t);
+		lt_error("pid %d exited while leaktrap was attaching", (int)t->pid);
+		return LT_EXIT_TARGET_GONE;
+	}
+	if (!woke) {
+		lt_error("interrupted while pid %d was stopped: nothing was traced", (int)t->pid);
+		return LT_EXIT_OK;
+	}
+	/* the others: their own group-stop-end trap, or our interrupt */
+	unsigned it = 0;
+	for (struct thread *th; (th = target_next_thread(t, &it));) {
+		if (th->state == TS_STOPPED)
+			continue;
+		(void)ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL);
+		if (tracee_wait_stop(t, th) < 0) {
+			target_del_thread(t, th->tid);
+			it = 0;
+		}
+	}
+	return LT_EXIT_OK;
+}
+
 enum lt_exit session_attach(struct session *s, pid_t pid)
 {
 	s->t.pid = pid;
@@ -241,6 +315,13 @@ enum lt_exit session_attach(struct session *s, pid_t pid)
 	int err = tracee_seize_all(&s->t);
 	if (err < 0)
 		return explain_seize_error(pid, err);
+	int woke = 1;
+	if (all_group_stopped(&s->t) && (check = wait_for_continue(s, &woke)) != LT_EXIT_OK)
+		return check;
+	if (!woke) {                    /* SIGINT before SIGCONT: an empty report */
+		s->t_start = session_now();
+		return LT_EXIT_OK;
+	}
 	note_seize_events(s);     /* before arm() moves a thread off its event */
 	enum lt_exit rc = arm(s);
 	if (rc != LT_EXIT_OK) {
@@ -408,4 +489,70 @@ enum lt_exit session_launch(struct session *s, char *const argv[])
 	announce(s);
 	tracee_resume_all(&s->t);
 	return LT_EXIT_OK;
+}
+
+/* ---- following an exec ------------------------------------------------- */
+
+/* Forget everything about the old image: its blocks have been reported. */
+static int reset_image(struct session *s)
+{
+	struct target *t = &s->t;
+	ledger_destroy(s->ledger);
+	stacks_destroy(s->stacks);
+	s->ledger = ledger_create();
+	s->stacks = stacks_create();
+	probes_release(t);
+	scratch_forget(t);
+	t->trampoline = 0, t->syscall_insn = 0;
+	unwinder_destroy(s->uw);
+	s->uw = NULL;
+	modules_destroy(t->mods);
+	t->mods = NULL;
+	maps_release(&t->maps);
+	memset(&t->maps, 0, sizeof(t->maps));
+	mem_close(&t->mem);
+	t->max_threads = t->n_threads;
+	if (s->reach)           /* ranges freed in the old image: gone too */
+		reach_freed_release(&s->reach->freed);
+	return s->ledger && s->stacks ? 0 : -ENOMEM;
+}
+
+void session_follow_exec(struct session *s)
+{
+	pid_t pid = s->t.pid;
+	s->exec_pending = 0;
+	if (s->image_end)
+		s->image_end(s, s->image_end_arg);      /* the old image's report */
+	/* a fresh record: the tid may be the old leader's, which exited in
+	 * the exec (a thread other than the leader called execve) */
+	target_del_thread(&s->t, pid);
+	struct thread *th = target_add_thread(&s->t, pid);
+	if (!th || reset_image(s) < 0) {
+		lt_error("pid %d called execve: cannot follow it (out of memory)", (int)pid);
+		s->end_reason = "error";
+		return;
+	}
+	int err = run_to_entry(s, pid);
+	if (err == -ESRCH) {
+		session_reap(s, pid);
+		return;
+	}
+	if (err) {
+		lt_error_errno(err, "pid %d called execve: cannot run the new program to its "
+			       "entry point; detaching", (int)pid);
+		s->end_reason = "exec";
+		return;
+	}
+	th->state = TS_STOPPED, th->status = (SIGTRAP << 8) | 0x7f, th->stop_sig = 0;
+	if (arm(s) != LT_EXIT_OK) {
+		lt_error("pid %d called execve: cannot trace the new program; detaching",
+			 (int)pid);
+		s->end_reason = "exec";
+		return;
+	}
+	s->execd = 0;
+	s->t_start = session_now();
+	lt_error("pid %d called execve: tracing the new program (%s), %u allocator functions",
+		 (int)pid, s->t.comm, s->t.n_probes);
+	tracee_resume_all(&s->t);
 }

@@ -46,6 +46,10 @@ void cli_usage(FILE *out)
 "      --symbol-prefix P    also probe P-prefixed names (je_malloc, ...)\n"
 "      --mmap               also trace anonymous private mmap/munmap/mremap\n"
 "                           by the program (reported separately)\n"
+"      --no-follow-exec     detach when the target calls execve (default:\n"
+"                           report the old program, trace the new one)\n"
+"      --follow-forks       trace fork children too, one report per process\n"
+"                           (default: fork children run on untraced)\n"
 "\n"
 "Report:\n"
 "  -T, --top N              stacks to show (default 10, 0: all)\n"
@@ -101,8 +105,9 @@ void cli_usage(FILE *out)
 "  1  internal error            6  the target exited while attaching\n"
 "  2  usage error, or COMMAND   7  a target leaktrap cannot trace\n"
 "     cannot be executed           safely (32-bit, shadow stacks, ...)\n"
-"  3  no such process           N  --error-exitcode N: leaks remain\n"
-"  4  ptrace not permitted\n"
+"  3  no such process           8  COMMAND exited non-zero or was\n"
+"  4  ptrace not permitted         killed (the report was written)\n"
+"                               N  --error-exitcode N: leaks remain\n"
 "\n"
 "EXAMPLES\n"
 "  leaktrap -p 4242 -d 10          # trace pid 4242 for 10 s, then report\n"
@@ -190,7 +195,8 @@ enum {
 	OPT_FAIL_OVER, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS, OPT_GEN_SUPPRESSIONS,
 	OPT_BASELINE, OPT_DEBUGINFO_DIR, OPT_REACHABILITY, OPT_SHOW_KINDS, OPT_ERROR_KINDS,
 	OPT_HEURISTICS, OPT_ALLOCATOR,
-	OPT_SYMBOL_PREFIX, OPT_MMAP,
+	OPT_SYMBOL_PREFIX, OPT_MMAP, OPT_NO_FOLLOW_EXEC,
+	OPT_FOLLOW_FORKS,
 };
 
 static const struct option longopts[] = {
@@ -208,6 +214,8 @@ static const struct option longopts[] = {
 	{ "max-size", required_argument, NULL, 'Z' },
 	{ "show-addresses", no_argument, NULL, 'a' },
 	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+	{ "no-follow-exec", no_argument, NULL, OPT_NO_FOLLOW_EXEC },
+	{ "follow-forks", no_argument, NULL, OPT_FOLLOW_FORKS },
 	{ "error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE },
 	{ "fail-over", required_argument, NULL, OPT_FAIL_OVER },
 	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
@@ -289,6 +297,8 @@ static int parse_one(int c, const char *arg, struct cli_options *o)
 	case 'a': o->report.show_addresses = 1; return 0;
 	case 'v': o->verbose = 1; return 0;
 	case OPT_NO_DEMANGLE: o->demangle = 0; return 0;
+	case OPT_NO_FOLLOW_EXEC: o->no_follow_exec = 1; return 0;
+	case OPT_FOLLOW_FORKS: o->follow_forks = 1; return 0;
 	case OPT_PRINT_SUPPRESSIONS: o->print_suppressions = 1; return 0;
 	case OPT_GEN_SUPPRESSIONS: o->gen_suppressions = 1; return 0;
 	case OPT_BASELINE: o->baseline = arg; return 0;

@@ -92,9 +92,10 @@ static void note_stop(struct session *s, struct thread *th, int status)
 static void take_stop(struct session *s, pid_t tid, int status)
 {
 	struct thread *th = target_thread(&s->t, tid);
-	if (WIFEXITED(status) || WIFSIGNALED(status))
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		session_note_exit(s, tid, status);
 		session_reap(s, tid);
-	else if (!th)
+	} else if (!th)
 		session_unknown_stop(s, tid, status);
 	else if (th->vfork_child && !s->stopping_children)
 		session_handle_stop(s, tid, status);  /* runs on until it leaves */
@@ -233,6 +234,8 @@ static int fix_thread(struct session *s, struct thread *th)
 	int needs_page = 0;
 	if (ours)
 		drain_sigtrap(s, th);
+	else if (th->entering_handler)
+		th->entering_handler = 0;   /* our step into a handler */
 	else if ((th->status >> 16) == 0 && WSTOPSIG(th->status) == SIGTRAP)
 		th->stop_sig = SIGTRAP;     /* the target's own trap */
 	if (ours && bp != s->t.trampoline) {

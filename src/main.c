@@ -6,7 +6,9 @@
  */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "leaktrap/cli.h"
 #include "leaktrap/compat.h"
@@ -16,22 +18,77 @@
 #include "leaktrap/reporting.h"
 #include "leaktrap/session.h"
 
-/* Trace, detach, report; returns the exit status. */
-static int run(struct session *s, const struct cli_options *o, struct reporter *r)
+/* Launch mode: say how COMMAND ended if it failed; 1 if it did. */
+static int command_failed(const struct session *s, const char *cmd)
 {
+	if (!s->exited || (WIFEXITED(s->exit_status) && !WEXITSTATUS(s->exit_status)))
+		return 0;
+	if (WIFEXITED(s->exit_status))
+		lt_error("'%s' exited with status %d", cmd, WEXITSTATUS(s->exit_status));
+	else
+		lt_error("'%s' was killed by signal %s%s", cmd,
+			 sigabbrev_np(WTERMSIG(s->exit_status)) ? "SIG" : "",
+			 sigabbrev_np(WTERMSIG(s->exit_status)) ?
+			 sigabbrev_np(WTERMSIG(s->exit_status)) : "?");
+	return 1;
+}
+
+/* Detach, collect the reports of followed fork children, report; returns
+ * the exit status. */
+static int finish(struct session *s, const struct cli_options *o, struct reporter *r,
+		  int launched)
+{
+	int rc = LT_EXIT_OK;
+	char *extra;
+	size_t extra_len;
+	if (session_detach(s) < 0 || !strcmp(s->end_reason, "error"))
+		rc = LT_EXIT_ERROR;
+	/* a target that exited leaves its children their own ends */
+	session_collect_subtracers(s, strcmp(s->end_reason, "target-exit") != 0, &extra,
+				   &extra_len);
+	int leaked = 0;
+	if (reporter_final(r, s, extra, extra_len, &leaked) < 0)
+		rc = LT_EXIT_ERROR;
+	free(extra);
+	if (rc == LT_EXIT_OK && launched && command_failed(s, o->argv[0]))
+		rc = LT_EXIT_COMMAND_FAILED;
+	if (rc == LT_EXIT_OK && leaked && o->error_exitcode > 0)
+		rc = o->error_exitcode;
+	return rc;
+}
+
+struct follow_ctx {
+	struct cli_options *o;
+	struct reporter *r;
+};
+
+/* --follow-forks, in the leaktrap process now tracing a fork child: its
+ * report goes to stdout (the pipe to the parent's leaktrap) in the same
+ * format; no interval reports. */
+static void subtracer(struct session *s, void *arg)
+{
+	struct follow_ctx *x = arg;
+	x->o->output = NULL;
+	x->o->interval = 0;
+	reporter_follow_child(x->r, s);
+	session_run(s, 0);
+	int rc = finish(s, x->o, x->r, 0);
+	fflush(stdout);
+	_exit(rc);
+}
+
+/* Trace, detach, report; returns the exit status. */
+static int run(struct session *s, struct cli_options *o, struct reporter *r)
+{
+	struct follow_ctx x = { o, r };
 	int rc = o->pid ? session_attach(s, o->pid) : session_launch(s, o->argv);
 	if (rc != LT_EXIT_OK)
 		return rc;
 	reporter_hook(r, s);
+	if (o->follow_forks)
+		s->subtracer = subtracer, s->subtracer_arg = &x;
 	session_run(s, o->duration);
-	if (session_detach(s) < 0 || !strcmp(s->end_reason, "error"))
-		rc = LT_EXIT_ERROR;
-	int leaked = 0;
-	if (reporter_final(r, s, &leaked) < 0)
-		rc = LT_EXIT_ERROR;
-	if (rc == LT_EXIT_OK && leaked && o->error_exitcode > 0)
-		rc = o->error_exitcode;
-	return rc;
+	return finish(s, o, r, !o->pid);
 }
 
 int main(int argc, char **argv)
@@ -74,6 +131,7 @@ int main(int argc, char **argv)
 		reporter_destroy(r);
 		return LT_EXIT_ERROR;
 	}
+	s.follow_exec = !o.no_follow_exec;
 	rc = run(&s, &o, r);
 	session_release(&s);
 	reach_freed_release(&reach.freed);

@@ -354,6 +354,8 @@ static struct json_object *report_json(const struct report *rep, int *err)
 	}
 	add(o, "schema", json_object_new_string(SCHEMA), err);
 	add(o, "pid", json_object_new_int64(rep->pid), err);
+	add_opt(o, "parent_pid", rep->parent_pid != 0,
+		rep->parent_pid ? json_object_new_int64(rep->parent_pid) : NULL, err);
 	add_opt(o, "command", !!rep->command, new_str_or_null(rep->command), err);
 	add(o, "duration_s", new_seconds(rep->duration_s), err);
 	add_opt(o, "end_reason", !!rep->end_reason,

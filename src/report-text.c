@@ -49,6 +49,9 @@ static void write_header(const struct report *rep, FILE *out)
 	fprintf(out, ") traced %.1f s: %" PRIu64 " allocs, %" PRIu64 " frees, %"
 		PRIu64 " live blocks (%" PRIu64 " bytes)\n", rep->duration_s,
 		t->allocs, t->frees, t->live_blocks, t->live_bytes);
+	if (rep->parent_pid)
+		fprintf(out, "leaktrap: pid %d is a fork child of pid %d (--follow-forks)\n",
+			rep->pid, rep->parent_pid);
 	if (t->frees_unknown > 0)
 		fprintf(out, "leaktrap: %" PRIu64 " %s allocated before "
 			"tracing ignored\n", t->frees_unknown,

@@ -43,6 +43,8 @@ struct reporter {
 	unsigned reports;
 	uint64_t last_allocs, last_stops;
 	double last_status;
+	struct report *earlier;         /* images replaced by execve, in order */
+	unsigned n_earlier;
 };
 
 int reporter_create(const struct cli_options *o, struct reporter **r_ret)
@@ -86,6 +88,9 @@ void reporter_destroy(struct reporter *r)
 	for (unsigned i = 0; i < r->n_snaps; i++)
 		free(r->snaps[i].bytes);
 	free(r->snaps);
+	for (unsigned i = 0; i < r->n_earlier; i++)
+		report_release(&r->earlier[i]);
+	free(r->earlier);
 	baseline_destroy(r->base);
 	suppressions_destroy(r->supp);
 	free(r);
@@ -132,6 +137,7 @@ static int build(struct reporter *r, struct session *s, struct report *rep, int 
 	for (unsigned i = 0; i < rep->mmap.n_stacks; i++)
 		rep->mmap.stacks[i].mods_gen = session_stack_gen(s, rep->mmap.stacks[i].stack_id);
 	rep->pid = s->t.pid;
+	rep->parent_pid = s->parent_pid;
 	rep->command = s->t.comm[0] ? strdup(s->t.comm) : NULL;
 	rep->duration_s = (s->t_end > 0 ? s->t_end : session_now()) - s->t_start;
 	rep->end_reason = s->end_reason;
@@ -140,8 +146,9 @@ static int build(struct reporter *r, struct session *s, struct report *rep, int 
 	rep->interval_s = r->o->interval;
 	rep->filtered = ro.min_size || ro.max_size || ro.older_than_ns || r->base ||
 			r->o->n_suppressions;
-	struct symbolizer *sym = symbolizer_create(s->t.mods);
-	if (!sym || symbolize_report(sym, rep) < 0)
+	/* no objects: an exec that could not be followed, nothing recorded */
+	struct symbolizer *sym = s->t.mods ? symbolizer_create(s->t.mods) : NULL;
+	if (s->t.mods && (!sym || symbolize_report(sym, rep) < 0))
 		lt_warn("cannot symbolize the report");
 	symbolizer_destroy(sym);
 	if (r->o->demangle)
@@ -169,7 +176,29 @@ static int (*writer_for(enum cli_format f))(const struct report *, FILE *)
 /* A destination that exists and is neither a regular file nor a symlink
  * (/dev/null, a FIFO, a terminal) is written in place: renaming over it
  * would replace a device with a file. */
-static int write_in_place(const struct report *rep, const struct cli_options *o)
+/* The reports one after the other (JSON: one object each); an SVG file
+ * holds one picture: the last report's. */
+/* What one write puts out: reports (images replaced by execve first), then
+ * the reports of followed fork children, already formatted. */
+struct output {
+	const struct report *reps;
+	unsigned n;
+	const char *extra;
+	size_t extra_len;
+};
+
+static int write_all(const struct output *out, enum cli_format format, FILE *f)
+{
+	int err = 0;
+	for (unsigned i = format == FORMAT_SVG ? out->n - 1 : 0; !err && i < out->n; i++)
+		err = writer_for(format)(&out->reps[i], f);
+	if (!err && out->extra_len && format != FORMAT_SVG &&
+	    fwrite(out->extra, 1, out->extra_len, f) != out->extra_len)
+		err = -EIO;
+	return err;
+}
+
+static int write_in_place(const struct output *out, const struct cli_options *o)
 {
 	int fd = open(o->output, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -179,7 +208,7 @@ static int write_in_place(const struct report *rep, const struct cli_options *o)
 		close(fd);
 		return -ENOMEM;
 	}
-	int err = writer_for(o->format)(rep, f);
+	int err = write_all(out, o->format, f);
 	if (fclose(f) && !err)
 		err = -errno;
 	return err;
@@ -188,12 +217,12 @@ static int write_in_place(const struct report *rep, const struct cli_options *o)
 /* Write through a temporary file in the same directory, then rename:
  * readers never see half a report, and a symlink planted at the
  * destination is replaced, not followed. */
-static int write_file(const struct report *rep, const struct cli_options *o)
+static int write_file(const struct output *out, const struct cli_options *o)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX + 32];
 	struct stat st;
 	if (lstat(o->output, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
-		return write_in_place(rep, o);
+		return write_in_place(out, o);
 	snprintf(dir, sizeof(dir), "%s", o->output);
 	snprintf(tmp, sizeof(tmp), "%s/.leaktrap-XXXXXX", dirname(dir));
 	int fd = mkstemp(tmp);
@@ -203,7 +232,7 @@ static int write_file(const struct report *rep, const struct cli_options *o)
 	umask(mask);
 	(void)fchmod(fd, 0666 & ~mask);   /* like fopen, not mkstemp's 0600 */
 	FILE *f = fdopen(fd, "w");
-	int err = f ? writer_for(o->format)(rep, f) : -errno;
+	int err = f ? write_all(out, o->format, f) : -errno;
 	if (f && fclose(f) && !err)
 		err = -errno;
 	if (!f)
@@ -215,11 +244,11 @@ static int write_file(const struct report *rep, const struct cli_options *o)
 	return err;
 }
 
-static int write_report(const struct report *rep, const struct cli_options *o)
+static int write_reports(const struct output *out, const struct cli_options *o)
 {
 	if (o->output)
-		return write_file(rep, o);
-	int err = writer_for(o->format)(rep, stdout);
+		return write_file(out, o);
+	int err = write_all(out, o->format, stdout);
 	return err ? err : fflush(stdout) ? -errno : 0;
 }
 
@@ -267,7 +296,8 @@ static void interval_report(struct reporter *r, struct session *s)
 		strftime(stamp, sizeof(stamp), "%H:%M:%S", localtime(&t));
 		printf("[%s] leaktrap: report %u\n", stamp, r->reports + 1);
 	}
-	if (write_report(&rep, r->o) < 0)
+	struct output out = { .reps = &rep, .n = 1 };
+	if (write_reports(&out, r->o) < 0)
 		lt_warn("cannot write an interval report");
 	report_release(&rep);
 	r->reports++;
@@ -302,8 +332,37 @@ static void tick(struct session *s, void *arg)
 		status_line(r, s, now);
 }
 
+/* execve replaced the traced image: its report is built now (symbols from
+ * the old image's objects) and written with the final one. */
+static void image_end(struct session *s, void *arg)
+{
+	struct reporter *r = arg;
+	struct report *v = realloc(r->earlier, (r->n_earlier + 1) * sizeof(*v));
+	if (!v) {
+		lt_warn("out of memory: the report of pid %d before its exec is lost",
+			(int)s->t.pid);
+		return;
+	}
+	r->earlier = v;
+	if (r->supp)
+		suppressions_reset_counts(r->supp);
+	const char *reason = s->end_reason;
+	s->end_reason = "exec";
+	if (build(r, s, &r->earlier[r->n_earlier], 0) == 0)
+		r->n_earlier++;
+	else
+		lt_warn("cannot build the report of pid %d before its exec", (int)s->t.pid);
+	s->end_reason = reason;
+	/* the growth series are per image: stack ids start again */
+	for (unsigned i = 0; i < r->n_snaps; i++)
+		free(r->snaps[i].bytes);
+	r->n_snaps = 0;
+}
+
 void reporter_hook(struct reporter *r, struct session *s)
 {
+	s->image_end = image_end;
+	s->image_end_arg = r;
 	if (!r->o->interval && !r->tty)
 		return;
 	s->tick = tick;
@@ -316,7 +375,22 @@ void reporter_hook(struct reporter *r, struct session *s)
 
 /* ---- the final report ---------------------------------------------------- */
 
-int reporter_final(struct reporter *r, struct session *s, int *leaked_ret)
+void reporter_follow_child(struct reporter *r, struct session *s)
+{
+	for (unsigned i = 0; i < r->n_earlier; i++)
+		report_release(&r->earlier[i]);
+	r->n_earlier = 0;
+	for (unsigned i = 0; i < r->n_snaps; i++)
+		free(r->snaps[i].bytes);
+	r->n_snaps = 0;
+	r->tty = 0, r->reports = 0;
+	s->tick = NULL;
+	s->image_end = image_end;
+	s->image_end_arg = r;
+}
+
+int reporter_final(struct reporter *r, struct session *s, const char *extra,
+		   size_t extra_n, int *leaked_ret)
 {
 	struct report rep;
 	clear_status(r);
@@ -327,11 +401,23 @@ int reporter_final(struct reporter *r, struct session *s, int *leaked_ret)
 		lt_error_errno(err, "cannot build the report");
 		return err;
 	}
-	/* with reachability: the kinds --errors-for-leak-kinds names */
-	uint64_t bytes = report_has_reach(&rep) ? rep.error_bytes : rep.leak_bytes;
-	uint64_t blocks = report_has_reach(&rep) ? rep.error_blocks : rep.leak_blocks;
-	*leaked_ret = r->o->have_fail_over ? bytes > r->o->fail_over : blocks > 0;
-	err = write_report(&rep, r->o);
+	*leaked_ret = 0;
+	struct report *all = realloc(r->earlier, (r->n_earlier + 1) * sizeof(*all));
+	if (!all) {
+		report_release(&rep);
+		return -ENOMEM;
+	}
+	r->earlier = all;
+	all[r->n_earlier] = rep;
+	for (unsigned i = 0; i <= r->n_earlier; i++) {
+		/* with reachability: the kinds --errors-for-leak-kinds names */
+		int reach = report_has_reach(&all[i]);
+		uint64_t bytes = reach ? all[i].error_bytes : all[i].leak_bytes;
+		uint64_t blocks = reach ? all[i].error_blocks : all[i].leak_blocks;
+		*leaked_ret |= r->o->have_fail_over ? bytes > r->o->fail_over : blocks > 0;
+	}
+	struct output out = { all, r->n_earlier + 1, extra, extra_n };
+	err = write_reports(&out, r->o);
 	if (r->o->print_suppressions && r->supp && suppressions_write_used(r->supp, stderr) < 0)
 		err = -EIO;
 	if (r->o->gen_suppressions && suppressions_write_generated(&rep, stderr) < 0)

@@ -67,6 +67,7 @@ void session_release(struct session *s)
 	for (struct thread *th; (th = target_next_thread(&s->t, &it)); it = 0)
 		target_del_thread(&s->t, th->tid);
 	free(s->t.threads);
+	free(s->subs_out);
 	probes_release(&s->t);
 	scratch_forget(&s->t);
 	maps_release(&s->t.maps);
@@ -192,6 +193,8 @@ static void apply_return(struct session *s, struct thread *th,
 			 const struct shadow *e, uint64_t ret)
 {
 	uint64_t block = ret;
+	if (!e->probe)
+		return;                 /* a signal handler returned */
 	switch (e->probe->kind) {
 	case PK_REALLOC:
 	case PK_REALLOCARRAY:
@@ -263,6 +266,14 @@ static int begin_call(struct session *s, struct thread *th, const struct arch_re
 		if (unwind_capture(&s->t.mem, &at, &s->cap) < 0 || s->cap.len < sizeof(ret))
 			return -EFAULT;
 		memcpy(&ret, s->cap.stack + (slot - s->cap.sp), sizeof(ret));
+		/* the unwinder sees the real return addresses of the signal
+		 * handlers (and calls) below us, not the trampoline */
+		for (unsigned i = 0; i < th->n_shadow; i++) {
+			uint64_t w = th->shadow[i].entry_sp;
+			if (w >= s->cap.sp && w - s->cap.sp + sizeof(ret) <= s->cap.len)
+				memcpy(s->cap.stack + (w - s->cap.sp), &th->shadow[i].orig_ret,
+				       sizeof(ret));
+		}
 	}
 	int err = mem_write_data(&s->t.mem, slot, &s->t.trampoline, sizeof(s->t.trampoline));
 	if (err)
@@ -348,9 +359,14 @@ static void unwind_call(struct session *s, struct shadow *e)
 static void drop_dead(struct session *s, struct thread *th, uint64_t sp)
 {
 	while (th->n_shadow) {
-		uint64_t entry_sp = th->shadow[th->n_shadow - 1].entry_sp;
-		if (entry_sp >= sp ||
+		uint64_t entry_sp = th->shadow[th->n_shadow - 1].entry_sp, word;
+		if (entry_sp > sp ||
 		    maps_find(&s->t.maps, entry_sp) != maps_find(&s->t.maps, sp))
+			return;
+		/* the same slot: a tail call from the pending call keeps the
+		 * trampoline there; a new call after a longjmp does not */
+		if (entry_sp == sp && (mem_read(&s->t.mem, sp, &word, sizeof(word)) ||
+				       word == s->t.trampoline))
 			return;
 		session_abandon_calls(s, th, th->n_shadow - 1);
 	}
@@ -426,7 +442,10 @@ static void on_probe(struct session *s, struct thread *th, struct arch_regs *reg
 	} else if (p->kind == PK_UNWIND) {
 		if (th->n_shadow)
 			unhijack_all(s, th);
-	} else if (!th->passthrough && th->n_shadow == 0) {
+	/* outermost: no call pending, or the last thing pushed was a signal
+	 * frame (a handler running on top of an interrupted call) */
+	} else if (!th->passthrough &&
+		   (th->n_shadow == 0 || !th->shadow[th->n_shadow - 1].probe)) {
 		if (p->kind == PK_FREE && s->reach)
 			reach_note_free(&s->reach->freed, &s->t.mem, arch_regs_arg(regs, 0));
 		if (p->kind == PK_FREE)
@@ -465,6 +484,56 @@ static void on_trampoline(struct session *s, struct thread *th, struct arch_regs
 		cont(th, 0);
 }
 
+/* Deliver the target's own signal.  If the thread is inside an allocator
+ * call and the signal is caught, step into the handler (the kernel stops
+ * the thread at its first instruction) so that its return can be hijacked
+ * too: the handler's allocations are then outermost calls. */
+static void deliver_signal(struct session *s, struct thread *th, int sig)
+{
+	(void)s;
+	if (th->n_shadow && !th->passthrough && th->n_shadow < SHADOW_MAX && sig != SIGTRAP &&
+	    (procfs_status_num(th->tid, "SigCgt", 16) & (1ULL << (sig - 1))) &&
+	    ptrace(PTRACE_SINGLESTEP, th->tid, NULL, (void *)(long)sig) == 0) {
+		th->state = TS_RUNNING, th->stop_sig = 0;
+		th->entering_handler = 1;
+		return;
+	}
+	cont(th, sig);
+}
+
+/* Whether the trampoline's int3 can run in the thread's current context:
+ * with SIGTRAP blocked the kernel would reset a SIGTRAP handler (or
+ * SIG_IGN) to SIG_DFL to deliver it (force_sig). */
+static int trampoline_safe(pid_t tid)
+{
+	uint64_t bit = 1ULL << (SIGTRAP - 1);
+	return !(procfs_status_num(tid, "SigBlk", 16) & bit) ||
+	       !((procfs_status_num(tid, "SigCgt", 16) | procfs_status_num(tid, "SigIgn", 16)) & bit);
+}
+
+/* The thread stopped at the first instruction of a signal handler entered
+ * inside an allocator call: hijack the handler's return like a call's. */
+static void on_handler_entry(struct session *s, struct thread *th)
+{
+	struct arch_regs regs;
+	uint64_t slot, ret;
+	th->entering_handler = 0;
+	if (!trampoline_safe(th->tid))
+		goto out;
+	if (arch_get_regs(th->tid, &regs) == 0 && th->n_shadow < SHADOW_MAX &&
+	    (slot = arch_entry_ret_slot(&regs)) &&
+	    mem_read(&s->t.mem, slot, &ret, sizeof(ret)) == 0 &&
+	    mem_write_data(&s->t.mem, slot, &s->t.trampoline, sizeof(s->t.trampoline)) == 0) {
+		struct shadow *e = &th->shadow[th->n_shadow++];
+		memset(e, 0, sizeof(*e));
+		e->orig_ret = ret, e->entry_sp = arch_regs_sp(&regs);
+		e->ret_slot = slot;
+		e->stack_id = UINT32_MAX;
+	}
+out:
+	cont(th, 0);
+}
+
 /* A SIGTRAP signal-delivery-stop: ours (probe or trampoline) or the
  * target's own, which is forwarded. */
 static void on_sigtrap(struct session *s, struct thread *th)
@@ -479,7 +548,7 @@ static void on_sigtrap(struct session *s, struct thread *th)
 	else if ((p = target_probe_at(&s->t, bp)))
 		on_probe(s, th, &regs, p);
 	else
-		cont(th, SIGTRAP);
+		deliver_signal(s, th, SIGTRAP);
 }
 
 /* ---- events other than probe hits -------------------------------------- */
@@ -537,6 +606,8 @@ static void child_ready(struct session *s, struct session_child *c)
 			if (!s->detaching)
 				cont(th, 0);
 		}
+	} else if (s->subtracer && !s->detaching) {
+		session_follow_child(s, c);
 	} else {
 		session_release_child(s, c);
 	}
@@ -595,8 +666,12 @@ static void on_exec(struct session *s, struct thread *th)
 	unsigned long former = 0;
 	(void)ptrace(PTRACE_GETEVENTMSG, th->tid, NULL, &former);
 	if (th->passthrough) {          /* a vfork child left our memory */
-		(void)compat_detach(th->tid, 0);
-		target_del_thread(&s->t, th->tid);
+		pid_t tid = th->tid;
+		target_del_thread(&s->t, tid);
+		if (s->subtracer && !s->detaching)
+			session_follow_spawned(s, tid);
+		else
+			(void)compat_detach(tid, 0);
 		return;
 	}
 	if ((pid_t)former != th->tid)
@@ -608,9 +683,17 @@ static void on_exec(struct session *s, struct thread *th)
 	scratch_forget(&s->t);
 	unsigned it = 0;
 	for (struct thread *o; (o = target_next_thread(&s->t, &it));)
-		o->n_shadow = 0;
-	if (!s->end_reason)
+		session_abandon_calls(s, o, 0);    /* a pending realloc's block
+						    * was still live */
+	if (s->follow_exec && !s->detaching && !s->end_reason) {
+		s->exec_pending = 1;        /* the loop follows, th stays stopped */
+		return;
+	}
+	if (!s->end_reason) {
+		lt_error("pid %d called execve: detaching (--no-follow-exec); the report "
+			 "covers the program before the exec", (int)s->t.pid);
 		s->end_reason = "exec";
+	}
 }
 
 void session_note_event(struct session *s, pid_t tid, int status)
@@ -649,7 +732,13 @@ void session_note_event(struct session *s, pid_t tid, int status)
 
 void session_reap(struct session *s, pid_t tid)
 {
+	if (session_subtracer_exited(s, tid))
+		return;
 	struct session_child *c = find_child(s, tid);
+	struct thread *th = target_thread(&s->t, tid);
+	if (th)     /* killed inside a call (exit_group): a realloc's old block
+		     * was never freed */
+		session_abandon_calls(s, th, 0);
 	target_del_thread(&s->t, tid);
 	if (c)
 		forget_child(s, c);         /* a child that died before its turn */
@@ -666,10 +755,17 @@ void session_reap(struct session *s, pid_t tid)
 	}
 }
 
+void session_note_exit(struct session *s, pid_t tid, int status)
+{
+	if (tid == s->t.pid)
+		s->exited = 1, s->exit_status = status;
+}
+
 void session_handle_stop(struct session *s, pid_t tid, int status)
 {
 	s->n_stops++;
 	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		session_note_exit(s, tid, status);
 		session_reap(s, tid);
 		return;
 	}
@@ -680,11 +776,16 @@ void session_handle_stop(struct session *s, pid_t tid, int status)
 	}
 	th->state = TS_STOPPED, th->status = status;
 	int event = status >> 16, sig = WSTOPSIG(status);
+	if (th->entering_handler && event == 0 && sig == SIGTRAP) {
+		on_handler_entry(s, th);
+		return;
+	}
+	th->entering_handler = 0;   /* e.g. the frame could not be set up */
 	if (event == 0 && sig == SIGTRAP) {
 		on_sigtrap(s, th);
 	} else if (event == 0) {
 		note_signal_frame(s, th);
-		cont(th, sig);                      /* the target's own signal */
+		deliver_signal(s, th, sig);         /* the target's own signal */
 	} else if (event == PTRACE_EVENT_STOP) {
 		if (tracee_is_group_stop(status))
 			(void)tracee_resume(th);    /* PTRACE_LISTEN */
@@ -693,7 +794,7 @@ void session_handle_stop(struct session *s, pid_t tid, int status)
 	} else {
 		session_note_event(s, tid, status);
 		if ((th = target_thread(&s->t, tid)) && th->state == TS_STOPPED &&
-		    !(s->reach && th->exiting && tid == s->t.pid))
+		    !s->exec_pending && !(s->reach && th->exiting && tid == s->t.pid))
 			cont(th, 0);    /* (the leader's exit waits for the scan) */
 	}
 }
@@ -711,6 +812,11 @@ static void on_signal(int sig)
 {
 	if (sig != SIGALRM)
 		stop_signal = sig;
+}
+
+int session_stop_requested(void)
+{
+	return stop_signal != 0;
 }
 
 static const int handled_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGPIPE };
@@ -771,6 +877,8 @@ void session_run(struct session *s, double duration_s)
 		pid_t tid = compat_waitpid(-1, &status, __WALL);
 		if (tid > 0) {
 			session_handle_stop(s, tid, status);
+			if (s->exec_pending)
+				session_follow_exec(s);
 		} else if (errno == ECHILD) {
 					s->end_reason = "target-exit";
 		}

@@ -20,6 +20,8 @@
 const unsigned arch_elf_machine = EM_X86_64;
 const uint8_t arch_bp_insn[] = { 0xcc };
 const size_t arch_bp_len = 1;
+const uint8_t arch_spin_insn[] = { 0xeb, 0xfe };
+const size_t arch_spin_len = 2;
 const uint8_t arch_syscall_insn[] = { 0x0f, 0x05 };
 const size_t arch_syscall_insn_len = 2;
 

@@ -67,6 +67,9 @@ enum { ARCH_DTV_BIAS = 16 };
 enum { ARCH_BP_MAX_LEN = 4 };
 extern const uint8_t arch_bp_insn[];
 extern const size_t arch_bp_len;
+/* A branch to itself (x86_64: jmp .): parks a thread without a tracer. */
+extern const uint8_t arch_spin_insn[];
+extern const size_t arch_spin_len;
 /* The probe address that a thread stopped by our breakpoint trap hit,
  * given its pc at the stop (x86_64: pc - 1). */
 uint64_t arch_trap_pc_to_bp(uint64_t pc);

@@ -28,6 +28,8 @@ struct cli_options {
 	struct report_options report;
 	double older_than;          /* seconds */
 	int demangle;
+	int no_follow_exec;          /* detach at execve */
+	int follow_forks;            /* trace fork children too */
 	int error_exitcode;         /* -1: not set */
 	int have_fail_over;
 	uint64_t fail_over;         /* bytes */

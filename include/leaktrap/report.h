@@ -73,6 +73,8 @@ struct report_options {
 
 struct report {
 	int pid;
+	int parent_pid;         /* --follow-forks: the parent of a followed fork
+	                         * child; 0 otherwise */
 	char *command;          /* comm of the target, NULL when unknown */
 	double duration_s;
 	const char *end_reason; /* set by the caller (not owned): "duration" |

@@ -17,7 +17,14 @@
 #include "leaktrap/target.h"
 #include "leaktrap/unwind.h"
 
-enum { SESSION_MAX_CHILDREN = 64 };
+enum { SESSION_MAX_CHILDREN = 64, SESSION_MAX_SUBTRACERS = 256 };
+
+/* --follow-forks: a leaktrap process tracing a fork child, and the read
+ * end of the pipe its report comes through. */
+struct session_subtracer {
+	pid_t pid;
+	int fd;
+};
 
 /* A fork/vfork child reported by one side (parent event or child stop)
  * and waiting for the other. */
@@ -47,7 +54,21 @@ struct session {
 	const char *end_reason;
 	int detaching;
 	int stopping_children;          /* detach: vfork children stopped too */
-	int execd;                      /* exec'd: old image gone */
+	int execd;                      /* exec'd: old image gone, nothing armed */
+	int follow_exec;                /* re-arm on the new image after execve */
+	pid_t parent_pid;               /* a followed fork child: its parent */
+	/* --follow-forks: called in a new leaktrap process (stdout is the
+	 * report pipe) that now traces a fork child: run, detach, report,
+	 * exit.  NULL: fork children are cleaned and let go. */
+	void (*subtracer)(struct session *s, void *arg);
+	void *subtracer_arg;
+	struct session_subtracer subs[SESSION_MAX_SUBTRACERS];
+	unsigned n_subs;
+	char *subs_out;                 /* reports of subtracers that ended */
+	size_t subs_out_len;
+	int exec_pending;               /* an execve to follow (the loop does) */
+	int exited;                     /* the leader's exit status was reaped: */
+	int exit_status;                /* ... this wait status */
 
 	uint64_t n_stops;               /* ptrace stops handled */
 	/* Called from the loop every tick_every seconds while tracing (the
@@ -55,6 +76,10 @@ struct session {
 	void (*tick)(struct session *s, void *arg);
 	void *tick_arg;
 	double tick_every, tick_due;
+	/* Called when the traced image is replaced by execve, before the
+	 * ledger, stacks and modules are reset for the new image. */
+	void (*image_end)(struct session *s, void *arg);
+	void *image_end_arg;
 
 	struct session_child children[SESSION_MAX_CHILDREN];
 	unsigned n_children;
@@ -83,10 +108,16 @@ void session_release(struct session *s);
 enum lt_exit session_attach(struct session *s, pid_t pid);
 /* Launch argv traced; probes armed before the program's entry point. */
 enum lt_exit session_launch(struct session *s, char *const argv[]);
+/* The target exec'd (its exec stop is taken, the thread stopped): report
+ * the old image through image_end, then run the new image to its entry
+ * point and arm it.  On failure end the session with reason "exec". */
+void session_follow_exec(struct session *s);
 
 /* Install the handlers for SIGINT/SIGTERM/SIGHUP (request a stop) and
  * SIGALRM (the loop's tick); SIGPIPE is ignored.  Call first thing. */
 void session_install_signals(void);
+/* SIGINT/SIGTERM/SIGHUP arrived: tracing should end. */
+int session_stop_requested(void);
 /* In a launched child before exec: the dispositions leaktrap inherited. */
 void session_restore_inherited_signals(void);
 
@@ -127,8 +158,24 @@ void session_set_tick(long usec);
 /* A traced task exited (its wait status was reaped): forget it; the
  * leader's exit ends the session. */
 void session_reap(struct session *s, pid_t tid);
+/* Remember the leader's exit status (call before session_reap). */
+void session_note_exit(struct session *s, pid_t tid, int status);
 /* Clean up and detach a fork child (the child is ptrace-stopped). */
 void session_release_child(struct session *s, struct session_child *c);
+/* --follow-forks (follow.c): hand a fork child (ptrace-stopped, still
+ * armed) over to a new leaktrap process, or release it clean if that
+ * fails. */
+void session_follow_child(struct session *s, struct session_child *c);
+/* --follow-forks: the same for a vfork child (posix_spawn, system) at its
+ * exec stop: the new tracer arms its new image; detached on failure. */
+void session_follow_spawned(struct session *s, pid_t pid);
+/* If pid is a subtracer that exited: keep its report, forget it; 1. */
+int session_subtracer_exited(struct session *s, pid_t pid);
+/* Wait for every subtracer's report (asking them to stop first when
+ * stop_them) and return their output concatenated in *buf_ret (malloc'd,
+ * *len_ret bytes; NULL/0 if none). */
+void session_collect_subtracers(struct session *s, int stop_them, char **buf_ret,
+				size_t *len_ret);
 double session_now(void);
 /* The module table's generation when stack id was first seen, 0 if
  * unknown (symbolize against the objects mapped now). */

@@ -68,13 +68,15 @@ struct scratch_page {
 
 enum { SHADOW_MAX = 64 };
 
-/* One hijacked return: what to restore and what the call was. */
+/* One hijacked return: what to restore and what the call was.  probe is
+ * NULL for a signal handler's return (a signal frame pushed while the
+ * thread was inside an allocator call): calls above it are outermost. */
 struct shadow {
 	uint64_t orig_ret;
 	uint64_t entry_sp;            /* sp at the entry stop (ret slot) */
 	uint64_t ret_slot;            /* where the return address was */
 	uint64_t args[4];
-	const struct probe *probe;
+	const struct probe *probe;    /* NULL: a signal handler's frame */
 	uint32_t stack_id;
 	int took_old;                 /* realloc: old block taken out */
 	int old_known;
@@ -99,6 +101,8 @@ struct thread {
 	int exiting;            /* reported PTRACE_EVENT_EXIT */
 	int sigframe_in_scratch;/* a signal was delivered while the pc was in
 	                         * a scratch page: its frame returns there */
+	int entering_handler;   /* single-stepped into a signal handler: the
+	                         * next SIGTRAP stop is at its first insn */
 	unsigned n_shadow;
 	struct shadow shadow[SHADOW_MAX];
 };
