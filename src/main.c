@@ -61,6 +61,7 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_SETMASK, NULL, &s.orig_mask);
 	rc = run(&s, &o, r);
 	session_release(&s);
+	compat_reset();
 	reporter_destroy(r);
 	return rc;
 }
