@@ -230,6 +230,11 @@ static void normalize(pid_t tid, int *status)
 	struct ent *e = ent_get(tid);
 	if (!WIFSTOPPED(*status) || !e)
 		return;
+	if (e->held) {          /* woken without us (old kernels: SIGCONT
+				 * wakes a group-stopped tracee): not held */
+		e->held = 0;
+		n_held--;
+	}
 	if (e->opts_pending) {
 		(void)ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)e->opts);
 		e->opts_pending = 0;

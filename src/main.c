@@ -136,6 +136,7 @@ int main(int argc, char **argv)
 	session_release(&s);
 	reach_freed_release(&reach.freed);
 	reach_report_release(&reach.rep);
+	compat_reset();
 	reporter_destroy(r);
 	return rc;
 }
