@@ -316,7 +316,10 @@ enum lt_exit session_attach(struct session *s, pid_t pid)
 	if (err < 0)
 		return explain_seize_error(pid, err);
 	int woke = 1;
-	if (all_group_stopped(&s->t) && (check = wait_for_continue(s, &woke)) != LT_EXIT_OK)
+	/* without PTRACE_SEIZE there is no LISTEN to keep it stopped: arm()
+	 * refuses it (exit 7), as before */
+	if (!compat_has(COMPAT_NO_SEIZE) && all_group_stopped(&s->t) &&
+	    (check = wait_for_continue(s, &woke)) != LT_EXIT_OK)
 		return check;
 	if (!woke) {                    /* SIGINT before SIGCONT: an empty report */
 		s->t_start = session_now();

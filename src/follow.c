@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "leaktrap/compat.h"
 #include "leaktrap/modules.h"
 #include "leaktrap/reach.h"
 #include "leaktrap/session.h"
@@ -66,11 +67,11 @@ static int seize_parked(pid_t pid, int *sig_ret)
 {
 	int status;
 	*sig_ret = 0;
-	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)tracee_options) < 0 ||
-	    ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) < 0)
-		return -errno;
+	int err = compat_seize_stop(pid, tracee_options);
+	if (err)
+		return err;
 	for (;;) {
-		if (waitpid(pid, &status, __WALL) < 0) {
+		if (compat_waitpid(pid, &status, __WALL) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -92,7 +93,7 @@ static int become_child(struct session *s, pid_t pid, const struct session_child
 			const struct parked *pk)
 {
 	struct target *t = &s->t;
-	int sig, status, err;
+	int sig = 0, status = 0, err;
 	/* forget the parent: its threads, children, subtracers, blocks */
 	unsigned it = 0;
 	for (struct thread *th; (th = target_next_thread(t, &it)); it = 0)
@@ -113,13 +114,18 @@ static int become_child(struct session *s, pid_t pid, const struct session_child
 	s->end_reason = NULL, s->detaching = 0, s->exited = 0, s->execd = 0;
 	s->exec_pending = 0, s->n_stops = 0, s->t_start = session_now(), s->t_end = 0;
 	mem_close(&t->mem);
+	/* no-procmem: memory is read through PEEKDATA, which needs the child
+	 * traced first */
+	int seized = compat_has(COMPAT_NO_PROCMEM);
+	if (seized && (status = seize_parked(pid, &sig)) < 0)
+		return status;
 	if ((err = mem_open(&t->mem, pid)))
 		return err;
 	if (!c) {
 		struct thread *th = target_add_thread(t, pid);
 		if (!th)
 			return -ENOMEM;
-		if ((status = seize_parked(pid, &sig)) < 0)
+		if (!seized && (status = seize_parked(pid, &sig)) < 0)
 			return status;
 		if ((err = unpark(&t->mem, pk)))
 			return err;
@@ -142,7 +148,7 @@ static int become_child(struct session *s, pid_t pid, const struct session_child
 		return -ENOMEM;
 	/* only now take the child: from here on nothing fails before the
 	 * ack but the resume */
-	if ((status = seize_parked(pid, &sig)) < 0)
+	if (!seized && (status = seize_parked(pid, &sig)) < 0)
 		return status;
 	if ((err = unpark(&t->mem, pk)))
 		return err;
@@ -160,7 +166,7 @@ static void release(struct session *s, pid_t pid, struct session_child *c)
 	if (c)
 		session_release_child(s, c);
 	else
-		(void)ptrace(PTRACE_DETACH, pid, NULL, NULL);
+		(void)compat_detach(pid, 0);
 }
 
 /* The parent's side when the new tracer did not take the child: get it
@@ -212,7 +218,7 @@ static void hand_off(struct session *s, pid_t pid, struct session_child *c)
 		goto fail;
 	close(go[0]), close(ack[1]), close(rep[1]);
 	go[0] = ack[1] = rep[1] = -1;
-	(void)ptrace(PTRACE_DETACH, pid, NULL, NULL);       /* it spins */
+	(void)compat_detach(pid, 0);       /* it spins */
 	char b = 0;
 	int ok = write(go[1], "g", 1) == 1;
 	double deadline = session_now() + ACK_TIMEOUT_S;
