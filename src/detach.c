@@ -18,6 +18,7 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
+#include "leaktrap/guardian.h"
 #include "leaktrap/inject.h"
 #include "leaktrap/probes.h"
 #include "leaktrap/procfs.h"
@@ -293,12 +294,14 @@ int session_detach(struct session *s)
 		err = probes_disarm(&s->t, any->tid);
 		if (err)
 			lt_error_errno(err, "cannot restore the code of pid %d", (int)s->t.pid);
+		guard_debug_crash("detach");
 		unsigned it = 0;
 		for (struct thread *th; (th = target_next_thread(&s->t, &it));)
 			needs_page |= fix_thread(s, th);
 		unmap_scratch(s, needs_page);
 	}
 	detach_threads(s);
+	guard_publish_detached();
 	return err;
 }
 

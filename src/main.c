@@ -10,6 +10,7 @@
 
 #include "leaktrap/cli.h"
 #include "leaktrap/error.h"
+#include "leaktrap/guardian.h"
 #include "leaktrap/modules.h"
 #include "leaktrap/reporting.h"
 #include "leaktrap/session.h"
@@ -24,6 +25,7 @@ static int run(struct session *s, const struct cli_options *o, struct reporter *
 	session_run(s, o->duration);
 	if (session_detach(s) < 0 || !strcmp(s->end_reason, "error"))
 		rc = LT_EXIT_ERROR;
+	guard_debug_crash("report");
 	int leaked = 0;
 	if (reporter_final(r, s, &leaked) < 0)
 		rc = LT_EXIT_ERROR;
@@ -48,6 +50,9 @@ int main(int argc, char **argv)
 				       o.debuginfo_dirs[i]);
 			return LT_EXIT_USAGE;
 		}
+	if ((rc = guard_start()) < 0)
+		lt_warn("cannot start the guardian process (%s): if leaktrap is killed "
+			"while attached, the target may crash", strerror(-rc));
 	if ((rc = reporter_create(&o, &r)) != LT_EXIT_OK)
 		return rc;
 	if (session_init(&s, o.depth) < 0) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "leaktrap/error.h"
+#include "leaktrap/guardian.h"
 #include "leaktrap/probes.h"
 #include "leaktrap/scratch.h"
 
@@ -69,6 +70,8 @@ int probes_prepare(struct target *t, struct thread *th,
 int probes_arm(struct target *t, pid_t stopped_tid)
 {
 	int err = scratch_flush(t, stopped_tid);
+	if (!err)
+		guard_publish_probes(t);        /* before any breakpoint exists */
 	for (unsigned i = 0; i < t->n_probes && !err; i++) {
 		struct probe *p = &t->probes[i];
 		err = mem_write_text(&t->mem, stopped_tid, p->addr, arch_bp_insn, arch_bp_len);
@@ -76,8 +79,10 @@ int probes_arm(struct target *t, pid_t stopped_tid)
 	}
 	if (err) {
 		lt_error_errno(err, "cannot write a breakpoint into pid %d", (int)t->pid);
-		(void)probes_disarm(t, stopped_tid);
+		if (probes_disarm(t, stopped_tid) == 0)
+			guard_publish_clean();
 	}
+	guard_debug_crash("attach");
 	return err;
 }
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "leaktrap/allocsyms.h"
+#include "leaktrap/guardian.h"
 #include "leaktrap/inject.h"
 #include "leaktrap/modules.h"
 #include "leaktrap/probes.h"
@@ -427,6 +428,7 @@ static void on_exec(struct session *s, struct thread *th)
 		target_del_thread(&s->t, (pid_t)former);
 	/* the old image, its breakpoints and scratch pages are gone */
 	s->execd = 1;
+	guard_publish_clean();
 	for (unsigned i = 0; i < s->t.n_probes; i++)
 		s->t.probes[i].armed = 0;
 	scratch_forget(&s->t);
@@ -579,6 +581,8 @@ void session_run(struct session *s, double duration_s)
 			s->end_reason = "interrupt";
 			break;
 		}
+		if (guard_debug_crash_in_trace() && s->n_stops >= 2000)
+			guard_debug_crash("trace");
 		double now = session_now();
 		if (deadline && now >= deadline) {
 			s->end_reason = "duration";

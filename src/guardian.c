@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guardian.c - the guardian process and the state the tracer shares with
+ * it (see guardian.h).  The rescue is DESIGN.md 7.1 done by a new tracer:
+ * seize and stop every thread, write back every original byte, move each
+ * thread off the breakpoints and the trampoline (draining a SIGTRAP of ours
+ * still queued), write back the hijacked return addresses, detach.  The
+ * scratch pages stay mapped: they only jump back to the original code.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "leaktrap/error.h"
+#include "leaktrap/guardian.h"
+#include "leaktrap/mem.h"
+#include "leaktrap/procfs.h"
+
+#ifndef SI_KERNEL
+#define SI_KERNEL 0x80
+#endif
+
+enum { GUARD_MAX_PATCHES = 4096, GUARD_POOL = 1024 };
+
+enum guard_state {
+	GS_CLEAN,       /* nothing of ours in the target */
+	GS_ARMED,       /* breakpoints, pages or hijacked returns may be there */
+	GS_DETACHED,    /* the tracer finished its detach */
+};
+
+struct guard_patch {
+	uint64_t addr;
+	uint8_t orig[ARCH_BP_MAX_LEN];
+};
+
+struct guard_shm {
+	volatile int state;
+	pid_t pid;
+	uint64_t trampoline;
+	unsigned n_patches, n_unpublished;
+	unsigned pool_hint;
+	struct guard_patch patches[GUARD_MAX_PATCHES];
+	volatile unsigned char used[GUARD_POOL];
+	struct thread pool[GUARD_POOL];
+};
+
+static struct guard_shm *g;
+static pid_t guardian_pid;
+
+pid_t guard_pid(void)
+{
+	return guardian_pid;
+}
+
+/* ---- what the tracer publishes ----------------------------------------- */
+
+void guard_publish_probes(const struct target *t)
+{
+	if (!g)
+		return;
+	unsigned n = t->n_probes < GUARD_MAX_PATCHES ? t->n_probes : GUARD_MAX_PATCHES;
+	for (unsigned i = 0; i < n; i++) {
+		g->patches[i].addr = t->probes[i].addr;
+		memcpy(g->patches[i].orig, t->probes[i].orig, ARCH_BP_MAX_LEN);
+	}
+	g->n_patches = n;
+	g->n_unpublished = t->n_probes - n;
+	g->trampoline = t->trampoline;
+	g->pid = t->pid;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);   /* all of it before the state */
+	g->state = GS_ARMED;
+}
+
+void guard_publish_clean(void)
+{
+	if (!g)
+		return;
+	g->state = GS_CLEAN;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	g->n_patches = 0, g->n_unpublished = 0, g->trampoline = 0;
+}
+
+void guard_publish_detached(void)
+{
+	if (g)
+		g->state = GS_DETACHED;
+}
+
+struct thread *guard_thread_alloc(void)
+{
+	if (g)
+		for (unsigned k = 0; k < GUARD_POOL; k++) {
+			unsigned i = (g->pool_hint + k) % GUARD_POOL;
+			if (g->used[i])
+				continue;
+			memset(&g->pool[i], 0, sizeof(g->pool[i]));
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+			g->used[i] = 1;
+			g->pool_hint = i + 1;
+			return &g->pool[i];
+		}
+	return calloc(1, sizeof(struct thread));
+}
+
+void guard_thread_free(struct thread *th)
+{
+	if (g && th >= g->pool && th < g->pool + GUARD_POOL) {
+		th->n_shadow = 0;
+		g->used[th - g->pool] = 0;
+		return;
+	}
+	free(th);
+}
+
+/* ---- deliberate crashes (tests) ---------------------------------------- */
+
+static int crash_sig(const char *phase)
+{
+	const char *e = getenv("LEAKTRAP_DEBUG_CRASH");
+	size_t n = strlen(phase);
+	if (!e || strncmp(e, phase, n) || (e[n] && e[n] != ':'))
+		return 0;
+	if (e[n] && !strcmp(e + n + 1, "ABRT"))
+		return SIGABRT;
+	if (e[n] && !strcmp(e + n + 1, "KILL"))
+		return SIGKILL;
+	return SIGSEGV;
+}
+
+void guard_debug_crash(const char *phase)
+{
+	int sig = crash_sig(phase);
+	static volatile uintptr_t nowhere = 16;
+	if (sig == SIGSEGV)
+		*(volatile int *)nowhere = 0;           /* a genuine fault */
+	else if (sig == SIGABRT)
+		abort();
+	else if (sig)
+		raise(sig);
+}
+
+int guard_debug_crash_in_trace(void)
+{
+	static int cached = -1;
+	if (cached < 0)
+		cached = crash_sig("trace") != 0;
+	return cached;
+}
+
+/* ---- the rescue -------------------------------------------------------- */
+
+struct rescued {
+	pid_t tid;
+	int status;             /* its stop */
+};
+
+struct rescue_stats {
+	unsigned threads, moved, drained, returns, lost_returns, bytes_failed;
+	int gone;
+};
+
+static int is_patch(uint64_t addr)
+{
+	for (unsigned i = 0; i < g->n_patches; i++)
+		if (g->patches[i].addr == addr)
+			return 1;
+	return 0;
+}
+
+static struct thread *record_of(pid_t tid)
+{
+	for (unsigned i = 0; i < GUARD_POOL; i++)
+		if (g->used[i] && g->pool[i].tid == tid)
+			return &g->pool[i];
+	return NULL;
+}
+
+static int wait_stop(pid_t tid, int *status)
+{
+	pid_t r;
+	while ((r = waitpid(tid, status, __WALL)) < 0 && errno == EINTR)
+		;
+	return r == tid && WIFSTOPPED(*status) ? 0 : -ESRCH;
+}
+
+static void nap_ms(long ms)
+{
+	struct timespec ts = { 0, ms * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* PTRACE_SEIZE (retrying while the dead tracer's hold is released) and
+ * stop one thread.  Returns 0, or -ESRCH if it is gone. */
+static int seize_one(pid_t tid, int *status)
+{
+	for (int tries = 0;; tries++) {
+		if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) == 0)
+			break;
+		if (errno != EPERM || tries == 200)
+			return -errno;
+		nap_ms(5);
+	}
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
+		return -ESRCH;
+	return wait_stop(tid, status);
+}
+
+/* Seize every thread, re-reading the task list until a scan made with all
+ * known threads stopped finds nothing new. */
+static int seize_all(pid_t pid, struct rescued **out, unsigned *n_out)
+{
+	struct rescued *r = NULL;
+	unsigned n = 0, cap = 0;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	for (int round = 0, fresh = 1; fresh && round < 100; round++) {
+		DIR *d = opendir(path);
+		if (!d)
+			break;
+		fresh = 0;
+		for (struct dirent *e; (e = readdir(d));) {
+			pid_t tid = (pid_t)atoi(e->d_name);
+			unsigned i;
+			for (i = 0; i < n && r[i].tid != tid; i++)
+				;
+			if (tid <= 0 || i < n)
+				continue;
+			if (n == cap) {
+				struct rescued *nr = realloc(r, (cap = cap ? cap * 2 : 64) * sizeof(*r));
+				if (!nr)
+					break;
+				r = nr;
+			}
+			int status;
+			if (seize_one(tid, &status) == 0)
+				r[n++] = (struct rescued){ tid, status };
+			fresh = 1;
+		}
+		closedir(d);
+	}
+	*out = r, *n_out = n;
+	return n ? 0 : -ESRCH;
+}
+
+/* The thread executed our breakpoint but the interrupt stop came first:
+ * take the queued SIGTRAP now (DESIGN.md 7.1 step 3.1).  Returns the
+ * signal the thread is to receive at detach. */
+static int drain(struct rescued *t, struct rescue_stats *st)
+{
+	int sig = (t->status >> 16) == 0 ? WSTOPSIG(t->status) : 0;
+	if (sig == SIGTRAP)
+		return 0;                       /* the stop is our trap: swallow it */
+	if ((t->status >> 16) == 0 ||
+	    !(procfs_status_num(t->tid, "SigPnd", 16) & (1ULL << (SIGTRAP - 1))))
+		return sig;
+	for (int tries = 0; tries < 8; tries++) {
+		siginfo_t si;
+		if (ptrace(PTRACE_CONT, t->tid, NULL, NULL) < 0 ||
+		    wait_stop(t->tid, &t->status) < 0)
+			return 0;
+		if ((t->status >> 16) != 0)
+			continue;
+		if (WSTOPSIG(t->status) != SIGTRAP) {
+			sig = WSTOPSIG(t->status);
+			continue;
+		}
+		st->drained++;
+		if (ptrace(PTRACE_GETSIGINFO, t->tid, NULL, &si) == 0 && si.si_code != SI_KERNEL)
+			sig = SIGTRAP;              /* the target's own */
+		return sig;
+	}
+	return sig;
+}
+
+/* Put one stopped thread back on the original code; returns the signal to
+ * detach it with. */
+static int fix_thread(struct rescued *t, unsigned char *done, struct rescue_stats *st)
+{
+	struct arch_regs regs;
+	struct thread *rec = record_of(t->tid);
+	int sig = (t->status >> 16) == 0 ? WSTOPSIG(t->status) : 0;
+	if (arch_get_regs(t->tid, &regs) < 0)
+		return sig;
+	uint64_t pc = arch_regs_pc(&regs), bp = arch_trap_pc_to_bp(pc), tr = g->trampoline;
+	int at_probe = is_patch(bp), at_tramp = tr && (bp == tr || pc == tr);
+	if (at_probe || (tr && bp == tr))
+		sig = drain(t, st);
+	if (at_probe) {
+		arch_regs_set_pc(&regs, bp);            /* re-run the restored insn */
+	} else if (at_tramp) {
+		int i = rec ? (int)rec->n_shadow - 1 : -1;
+		while (i >= 0 && arch_sp_after_return(rec->shadow[i].entry_sp) !=
+		       arch_regs_sp(&regs))
+			i--;
+		if (i >= 0) {
+			arch_regs_set_pc(&regs, rec->shadow[i].orig_ret);
+			done[i] = 1;
+		} else {
+			st->lost_returns++;
+		}
+	}
+	if (arch_regs_pc(&regs) != pc) {
+		if (arch_set_regs(t->tid, &regs) == 0)
+			st->moved++;
+		else
+			lt_warn("guardian: cannot move thread %d off leaktrap's code", (int)t->tid);
+	}
+	return sig;
+}
+
+/* Hijacked returns of one thread record still on its stack. */
+static void restore_returns(struct mem *m, const struct thread *rec,
+			    const unsigned char *done, struct rescue_stats *st)
+{
+	for (unsigned i = 0; i < rec->n_shadow && i < SHADOW_MAX; i++) {
+		uint64_t word;
+		if (done[i] || mem_read(m, rec->shadow[i].entry_sp, &word, sizeof(word)) ||
+		    word != g->trampoline)
+			continue;
+		if (mem_write_data(m, rec->shadow[i].entry_sp, &rec->shadow[i].orig_ret,
+				   sizeof(word)) == 0)
+			st->returns++;
+		else
+			st->lost_returns++;
+	}
+}
+
+static void rescue(struct rescue_stats *st)
+{
+	struct rescued *r = NULL;
+	unsigned n = 0;
+	struct mem m;
+	memset(st, 0, sizeof(*st));
+	if (seize_all(g->pid, &r, &n) < 0 || mem_open(&m, g->pid) < 0) {
+		st->gone = 1;
+		for (unsigned i = 0; i < n; i++)
+			(void)ptrace(PTRACE_DETACH, r[i].tid, NULL, NULL);
+		free(r);
+		return;
+	}
+	st->threads = n;
+	for (unsigned i = 0; i < g->n_patches; i++)
+		if (mem_write_text(&m, r[0].tid, g->patches[i].addr, g->patches[i].orig,
+				   arch_bp_len))
+			st->bytes_failed++;
+	unsigned char done[GUARD_POOL][SHADOW_MAX];
+	memset(done, 0, sizeof(done));
+	int *sig = calloc(n ? n : 1, sizeof(*sig));
+	for (unsigned i = 0; i < n; i++) {
+		struct thread *rec = record_of(r[i].tid);
+		unsigned char scratch[SHADOW_MAX] = { 0 };
+		int s = fix_thread(&r[i], rec ? done[rec - g->pool] : scratch, st);
+		if (sig)
+			sig[i] = s;
+	}
+	/* every record, also of threads that are gone or not seized (a vfork
+	 * child sharing the memory): the stack slots are plain memory */
+	for (unsigned k = 0; k < GUARD_POOL; k++)
+		if (g->used[k] && g->pool[k].tid)
+			restore_returns(&m, &g->pool[k], done[k], st);
+	for (unsigned i = 0; i < n; i++)
+		(void)ptrace(PTRACE_DETACH, r[i].tid, NULL, (void *)(long)(sig ? sig[i] : 0));
+	mem_close(&m);
+	free(sig);
+	free(r);
+}
+
+/* ---- the guardian process ---------------------------------------------- */
+
+static volatile pid_t tracer;
+
+static void forward(int sig)
+{
+	if (tracer > 0)
+		kill(tracer, sig);
+}
+
+static void say_rescue(const char *how, const struct rescue_stats *st)
+{
+	if (st->gone) {
+		lt_error("the tracing process %s while attached to pid %d; the guardian "
+			 "could not reach it: pid %d is gone (a thread stopped at a breakpoint "
+			 "when the tracer died is killed by SIGTRAP)", how, (int)g->pid, (int)g->pid);
+		return;
+	}
+	lt_error("the tracing process %s while attached to pid %d; the guardian detached "
+		 "from its %u threads: %u breakpoints restored%s, %u threads moved off "
+		 "leaktrap's code (%u queued traps removed), %u return addresses written "
+		 "back%s; leaktrap's scratch pages stay mapped (they only jump back to the "
+		 "original code); no report was written", how, (int)g->pid, st->threads,
+		 g->n_patches - st->bytes_failed, st->bytes_failed ? " (some could not be)" : "",
+		 st->moved, st->drained, st->returns,
+		 st->lost_returns ? " (some were lost)" : "");
+	if (g->n_unpublished)
+		lt_warn("%u breakpoints beyond the guardian's table were not restored",
+			g->n_unpublished);
+}
+
+static void guardian_main(pid_t child)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward;            /* no SA_RESTART: waitpid sees EINTR */
+	sigemptyset(&sa.sa_mask);
+	tracer = child;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, SIG_IGN);
+	/* the tracing child closes stdin/stdout/stderr only at exit */
+	int status;
+	pid_t r;
+	while ((r = waitpid(child, &status, 0)) < 0 && errno == EINTR)
+		;
+	tracer = 0;
+	if (r < 0)
+		_exit(LT_EXIT_ERROR);
+	int state = g->state;
+	if (WIFEXITED(status) && state != GS_ARMED)
+		_exit(WEXITSTATUS(status));
+	char how[96];
+	if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "(pid %d) was killed by signal %d (%s)", (int)child,
+			 WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(how, sizeof(how), "(pid %d) exited with status %d", (int)child,
+			 WEXITSTATUS(status));
+	if (state != GS_ARMED) {
+		lt_error("the tracing process %s after detaching from pid %d, which runs on "
+			 "unchanged; no report was written", how, (int)g->pid);
+		_exit(LT_EXIT_ERROR);
+	}
+	struct rescue_stats st;
+	rescue(&st);
+	say_rescue(how, &st);
+	_exit(LT_EXIT_ERROR);
+}
+
+int guard_start(void)
+{
+	const char *off = getenv("LEAKTRAP_NO_GUARDIAN");
+	if (off && *off && strcmp(off, "0"))
+		return 0;
+	void *p = mmap(NULL, sizeof(*g), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	pid_t guardian = getpid();
+	fflush(NULL);
+	pid_t child = fork();
+	if (child < 0) {
+		int e = -errno;
+		munmap(p, sizeof(*g));
+		return e;
+	}
+	g = p;
+	guardian_pid = guardian;
+	if (child > 0)
+		guardian_main(child);           /* does not return */
+	/* the tracer: a dead guardian is a request to detach */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != guardian)
+		raise(SIGTERM);
+	return 0;
+}
