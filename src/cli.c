@@ -40,6 +40,8 @@ void cli_usage(FILE *out)
 "  -c, --count N            stop after N reports in all: N-1 interval\n"
 "                           reports, then the final one (needs -i)\n"
 "      --depth N            frames per allocation stack (default 32, max 256)\n"
+"      --max-blocks N       stop tracing (detach, partial report, exit 8) when\n"
+"                           N blocks are live (default 10000000, 0: no limit)\n"
 "\n"
 "Report:\n"
 "  -T, --top N              stacks to show (default 10, 0: all)\n"
@@ -83,7 +85,7 @@ void cli_usage(FILE *out)
 "  2  usage error, or COMMAND   7  a target leaktrap cannot trace\n"
 "     cannot be executed           safely (32-bit, shadow stacks, ...)\n"
 "  3  no such process           N  --error-exitcode N: leaks remain\n"
-"  4  ptrace not permitted\n"
+"  4  ptrace not permitted      8  --max-blocks reached: the report is partial\n"
 "\n"
 "EXAMPLES\n"
 "  leaktrap -p 4242 -d 10          # trace pid 4242 for 10 s, then report\n"
@@ -168,7 +170,7 @@ static int bad(const char *opt, const char *arg)
 enum {
 	OPT_DEPTH = 256, OPT_SORT, OPT_OLDER_THAN, OPT_NO_DEMANGLE, OPT_ERROR_EXITCODE,
 	OPT_FAIL_OVER, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS, OPT_GEN_SUPPRESSIONS,
-	OPT_BASELINE, OPT_DEBUGINFO_DIR,
+	OPT_BASELINE, OPT_DEBUGINFO_DIR, OPT_MAX_BLOCKS,
 };
 
 static const struct option longopts[] = {
@@ -178,6 +180,7 @@ static const struct option longopts[] = {
 	{ "count", required_argument, NULL, 'c' },
 	{ "top", required_argument, NULL, 'T' },
 	{ "depth", required_argument, NULL, OPT_DEPTH },
+	{ "max-blocks", required_argument, NULL, OPT_MAX_BLOCKS },
 	{ "format", required_argument, NULL, 'f' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "sort", required_argument, NULL, OPT_SORT },
@@ -235,6 +238,7 @@ static int parse_value(int c, const char *arg, struct cli_options *o)
 	case 'c': err = cli_parse_uint(arg, 1, UINT_MAX, &v); o->count = (unsigned)v; break;
 	case 'T': err = cli_parse_uint(arg, 0, UINT_MAX, &v); o->top = (unsigned)v; break;
 	case OPT_DEPTH: err = cli_parse_uint(arg, 1, UNWIND_MAX_DEPTH, &v); o->depth = (unsigned)v; break;
+	case OPT_MAX_BLOCKS: err = cli_parse_uint(arg, 0, ULONG_MAX, &v); o->max_blocks = v; break;
 	case 'f': err = parse_enum(arg, formats, 4, &e); o->format = (enum cli_format)e; break;
 	case OPT_SORT: err = parse_enum(arg, sorts, 3, &e); o->report.sort = (enum report_sort)e; break;
 	case OPT_OLDER_THAN: err = cli_parse_duration(arg, 1, &o->older_than); break;
@@ -317,6 +321,7 @@ int cli_parse(int argc, char **argv, struct cli_options *o)
 	int c, rc;
 	memset(o, 0, sizeof(*o));
 	o->top = 10, o->depth = 32, o->demangle = 1, o->error_exitcode = -1;
+	o->max_blocks = CLI_DEFAULT_MAX_BLOCKS;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+p:d:i:c:T:f:o:z:Z:avhV", longopts, NULL)) != -1) {
 		if (c == 'h') {

@@ -162,6 +162,7 @@ int guard_debug_crash_in_trace(void)
 struct rescued {
 	pid_t tid;
 	int status;             /* its stop */
+	int seized;
 };
 
 struct rescue_stats {
@@ -204,9 +205,12 @@ static void nap_ms(long ms)
 static int seize_one(pid_t tid, int *status)
 {
 	for (int tries = 0;; tries++) {
+		char state[16];
 		if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) == 0)
 			break;
-		if (errno != EPERM || tries == 200)
+		if (errno != EPERM || tries == 40 ||
+		    procfs_status(tid, "State", state, sizeof(state)) < 0 ||
+		    state[0] == 'Z' || state[0] == 'X')
 			return -errno;
 		nap_ms(5);
 	}
@@ -241,15 +245,19 @@ static int seize_all(pid_t pid, struct rescued **out, unsigned *n_out)
 					break;
 				r = nr;
 			}
-			int status;
-			if (seize_one(tid, &status) == 0)
-				r[n++] = (struct rescued){ tid, status };
+			int status = 0;
+			int seized = seize_one(tid, &status) == 0;
+			r[n++] = (struct rescued){ tid, status, seized };
 			fresh = 1;
 		}
 		closedir(d);
 	}
-	*out = r, *n_out = n;
-	return n ? 0 : -ESRCH;
+	unsigned kept = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (r[i].seized)
+			r[kept++] = r[i];
+	*out = r, *n_out = kept;
+	return kept ? 0 : -ESRCH;
 }
 
 /* The thread executed our breakpoint but the interrupt stop came first:
@@ -406,7 +414,7 @@ static void say_rescue(const char *how, const struct rescue_stats *st)
 			g->n_unpublished);
 }
 
-static void guardian_main(pid_t child)
+static void guardian_main(pid_t child, const sigset_t *mask)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -419,6 +427,7 @@ static void guardian_main(pid_t child)
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, SIG_IGN);
+	sigprocmask(SIG_SETMASK, mask, NULL);
 	/* the tracing child closes stdin/stdout/stderr only at exit */
 	int status;
 	pid_t r;
@@ -458,17 +467,26 @@ int guard_start(void)
 	if (p == MAP_FAILED)
 		return -errno;
 	pid_t guardian = getpid();
+	sigset_t stops, old;
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGHUP);
+	/* a stop request arriving around the fork is forwarded, not lost */
+	sigprocmask(SIG_BLOCK, &stops, &old);
 	fflush(NULL);
 	pid_t child = fork();
 	if (child < 0) {
 		int e = -errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		munmap(p, sizeof(*g));
 		return e;
 	}
 	g = p;
 	guardian_pid = guardian;
 	if (child > 0)
-		guardian_main(child);           /* does not return */
+		guardian_main(child, &old);     /* does not return */
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	/* the tracer: a dead guardian is a request to detach */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != guardian)
 		raise(SIGTERM);

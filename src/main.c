@@ -22,6 +22,7 @@ static int run(struct session *s, const struct cli_options *o, struct reporter *
 	if (rc != LT_EXIT_OK)
 		return rc;
 	reporter_hook(r, s);
+	s->max_blocks = o->max_blocks;
 	session_run(s, o->duration);
 	if (session_detach(s) < 0 || !strcmp(s->end_reason, "error"))
 		rc = LT_EXIT_ERROR;
@@ -29,7 +30,9 @@ static int run(struct session *s, const struct cli_options *o, struct reporter *
 	int leaked = 0;
 	if (reporter_final(r, s, &leaked) < 0)
 		rc = LT_EXIT_ERROR;
-	if (rc == LT_EXIT_OK && leaked && o->error_exitcode > 0)
+	if (rc == LT_EXIT_OK && !strcmp(s->end_reason, "max-blocks"))
+		rc = LT_EXIT_PARTIAL;
+	if ((rc == LT_EXIT_OK || rc == LT_EXIT_PARTIAL) && leaked && o->error_exitcode > 0)
 		rc = o->error_exitcode;
 	return rc;
 }

@@ -570,6 +570,21 @@ void session_set_tick(long usec)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
+/* --max-blocks: leaktrap's memory grows with the live blocks; stop
+ * tracing before it can hurt the host. */
+static int over_limit(struct session *s)
+{
+	struct ledger_totals tot;
+	ledger_totals(s->ledger, &tot);
+	if (tot.live_blocks < s->max_blocks)
+		return 0;
+	lt_error("stopped tracing pid %d: %llu blocks are live, the --max-blocks limit; "
+		 "detaching; the report is partial (exit status 8)", (int)s->t.pid,
+		 (unsigned long long)tot.live_blocks);
+	s->end_reason = "max-blocks";
+	return 1;
+}
+
 void session_run(struct session *s, double duration_s)
 {
 	double deadline = duration_s > 0 ? s->t_start + duration_s : 0;
@@ -583,6 +598,8 @@ void session_run(struct session *s, double duration_s)
 		}
 		if (guard_debug_crash_in_trace() && s->n_stops >= 2000)
 			guard_debug_crash("trace");
+		if (s->max_blocks && over_limit(s))
+			break;
 		double now = session_now();
 		if (deadline && now >= deadline) {
 			s->end_reason = "duration";

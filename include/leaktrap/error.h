@@ -17,6 +17,7 @@ enum lt_exit {
 	LT_EXIT_NO_ALLOCATOR = 5,  /* no allocator symbols in the target */
 	LT_EXIT_TARGET_GONE = 6,   /* the target exited during attach */
 	LT_EXIT_UNSUPPORTED = 7,   /* a target leaktrap cannot trace safely */
+	LT_EXIT_PARTIAL = 8,       /* --max-blocks reached: report of what was seen */
 };
 
 /* "leaktrap: <message>\n" on stderr. */
