@@ -152,7 +152,8 @@ def kill9_trial(lt_path, storm, rng, mode, env, guardian_pid):
     if not fx.expect('out', '^ready$'):
         fx.kill()
         return None, 'fixture not ready'
-    lt = Child([lt_path, '-p', fx.p.pid, '-o', f'/tmp/faults-{os.getpid()}.txt'], env=env)
+    lt = Child([lt_path, *(['-v'] if os.environ.get('FAULTS_VERBOSE') else []), '-p', fx.p.pid,
+                '-o', f'/tmp/faults-{os.getpid()}.txt'], env=env)
     if not lt.expect('err', 'attached to pid'):
         lt.kill(), fx.kill()
         return None, 'leaktrap did not attach'
@@ -168,6 +169,8 @@ def kill9_trial(lt_path, storm, rng, mode, env, guardian_pid):
         while tracer_of(fx.p.pid) and time.monotonic() < end:
             time.sleep(0.01)
     ok, why = finish_target(fx)
+    if not ok:
+        why += ' | ' + ' | '.join(ln for ln in lt.lines['err'] if 'guardian' in ln)
     return ok, why
 
 

@@ -25,6 +25,7 @@
 #include "leaktrap/scratch.h"
 #include "leaktrap/session.h"
 #include "leaktrap/tracee.h"
+#include "leaktrap/trapnet.h"
 
 #ifndef SI_KERNEL
 #define SI_KERNEL 0x80
@@ -263,6 +264,12 @@ static void unmap_scratch(struct session *s, int needed)
 			(int)s->t.pid);
 		return;
 	}
+	if (s->t.trapnet_installed && trapnet_remove(&s->t, &s->t.mem, th) < 0) {
+		lt_warn("left leaktrap's scratch page mapped in pid %d: its SIGTRAP handler "
+			"there could not be removed", (int)s->t.pid);
+		return;
+	}
+	s->t.trapnet_installed = 0;
 	if (needed) {
 		lt_warn("left leaktrap's scratch page mapped in pid %d: a thread may still "
 			"return into it (it only jumps back to the original code)", (int)s->t.pid);
@@ -318,6 +325,8 @@ void session_release_child(struct session *s, struct session_child *c)
 			lt_warn("cannot restore the code of forked child %d", (int)c->pid);
 		restore_returns(s, &m, c->shadow, c->n_shadow);
 		int refs = c->sigframe_in_scratch;
+		if (trapnet_remove(&s->t, &m, &th) < 0)
+			refs = 1;               /* the handler must keep its page */
 		for (unsigned i = 0; !refs && i < s->t.n_scratch; i++) {
 			uint64_t args[6] = { s->t.scratch[i]->addr, SCRATCH_PAGE, 0, 0, 0, 0 };
 			long res;

@@ -25,6 +25,7 @@
 #include "leaktrap/guardian.h"
 #include "leaktrap/mem.h"
 #include "leaktrap/procfs.h"
+#include "leaktrap/trapnet.h"
 
 #ifndef SI_KERNEL
 #define SI_KERNEL 0x80
@@ -47,6 +48,8 @@ struct guard_shm {
 	volatile int state;
 	pid_t pid;
 	uint64_t trampoline;
+	uint64_t trapnet, trapnet_sa;   /* 0 unless installed */
+	uint64_t syscall_insn;
 	unsigned n_patches, n_unpublished;
 	unsigned pool_hint;
 	struct guard_patch patches[GUARD_MAX_PATCHES];
@@ -76,6 +79,9 @@ void guard_publish_probes(const struct target *t)
 	g->n_patches = n;
 	g->n_unpublished = t->n_probes - n;
 	g->trampoline = t->trampoline;
+	g->trapnet = t->trapnet_installed ? t->trapnet : 0;
+	g->trapnet_sa = t->trapnet_sa;
+	g->syscall_insn = t->syscall_insn;
 	g->pid = t->pid;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);   /* all of it before the state */
 	g->state = GS_ARMED;
@@ -87,7 +93,7 @@ void guard_publish_clean(void)
 		return;
 	g->state = GS_CLEAN;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	g->n_patches = 0, g->n_unpublished = 0, g->trampoline = 0;
+	g->n_patches = 0, g->n_unpublished = 0, g->trampoline = 0, g->trapnet = 0;
 }
 
 void guard_publish_detached(void)
@@ -166,8 +172,8 @@ struct rescued {
 };
 
 struct rescue_stats {
-	unsigned threads, moved, drained, returns, lost_returns, bytes_failed;
-	int gone;
+	unsigned threads, moved, drained, returns, lost_returns, bytes_failed, caught;
+	int gone, net_left;
 };
 
 static int is_patch(uint64_t addr)
@@ -290,6 +296,56 @@ static int drain(struct rescued *t, struct rescue_stats *st)
 	return sig;
 }
 
+/* The original-code pc for a thread that trapped at pc (after the trap)
+ * with sp; 0 if it cannot be known.  A consumed shadow entry is marked. */
+static uint64_t resume_pc_for(const struct thread *rec, uint64_t pc, uint64_t sp,
+			      unsigned char *done)
+{
+	uint64_t bp = arch_trap_pc_to_bp(pc);
+	if (is_patch(bp))
+		return bp;                      /* re-run the restored insn */
+	if (!g->trampoline || (bp != g->trampoline && pc != g->trampoline))
+		return pc;
+	/* from the top down, starting with the entry just popped if the
+	 * tracer died between popping it and moving the thread */
+	int i = rec ? (int)(rec->n_shadow < SHADOW_MAX ? rec->n_shadow : SHADOW_MAX - 1) : -1;
+	while (i >= 0 && arch_sp_after_return(rec->shadow[i].entry_sp) != sp)
+		i--;
+	if (i < 0)
+		return 0;
+	done[i] = 1;
+	return rec->shadow[i].orig_ret;
+}
+
+/* A thread the trap net caught (it trapped with no tracer): its context
+ * is in the signal frame at sp.  Fix the saved pc and make it return
+ * from the handler.  Returns 1 if it was one. */
+static int fix_caught(struct rescued *t, struct arch_regs *regs, unsigned char *done,
+		      struct rescue_stats *st)
+{
+	uint64_t pc = arch_regs_pc(regs), sp = arch_regs_sp(regs), saved_pc, saved_sp;
+	if (!g->trapnet || pc - g->trapnet >= ARCH_TRAPNET_PARK_END)
+		return 0;
+	struct mem m = { .pid = t->tid, .fd = -1 };
+	uint64_t pc_slot = arch_trapnet_saved_pc_slot(sp);
+	if (mem_read(&m, pc_slot, &saved_pc, 8) ||
+	    mem_read(&m, arch_trapnet_saved_sp_slot(sp), &saved_sp, 8))
+		return 0;
+	uint64_t to = resume_pc_for(record_of(t->tid), saved_pc, saved_sp, done);
+	lt_debug("guardian: thread %d caught at 0x%llx (sp 0x%llx): to 0x%llx", (int)t->tid,
+		 (unsigned long long)saved_pc, (unsigned long long)saved_sp, (unsigned long long)to);
+	if (!to) {
+		st->lost_returns++;
+		return 0;
+	}
+	if (mem_write_data(&m, pc_slot, &to, 8))
+		return 0;
+	arch_trapnet_sigreturn(regs, g->trapnet + ARCH_TRAPNET_RESTORER);
+	if (arch_set_regs(t->tid, regs) == 0)
+		st->caught++;
+	return 1;
+}
+
 /* Put one stopped thread back on the original code; returns the signal to
  * detach it with. */
 static int fix_thread(struct rescued *t, unsigned char *done, struct rescue_stats *st)
@@ -297,26 +353,19 @@ static int fix_thread(struct rescued *t, unsigned char *done, struct rescue_stat
 	struct arch_regs regs;
 	struct thread *rec = record_of(t->tid);
 	int sig = (t->status >> 16) == 0 ? WSTOPSIG(t->status) : 0;
-	if (arch_get_regs(t->tid, &regs) < 0)
+	if (arch_get_regs(t->tid, &regs) < 0 || fix_caught(t, &regs, done, st))
 		return sig;
-	uint64_t pc = arch_regs_pc(&regs), bp = arch_trap_pc_to_bp(pc), tr = g->trampoline;
-	int at_probe = is_patch(bp), at_tramp = tr && (bp == tr || pc == tr);
-	if (at_probe || (tr && bp == tr))
+	uint64_t pc = arch_regs_pc(&regs), bp = arch_trap_pc_to_bp(pc);
+	if (is_patch(bp) || (g->trampoline && bp == g->trampoline))
 		sig = drain(t, st);
-	if (at_probe) {
-		arch_regs_set_pc(&regs, bp);            /* re-run the restored insn */
-	} else if (at_tramp) {
-		int i = rec ? (int)rec->n_shadow - 1 : -1;
-		while (i >= 0 && arch_sp_after_return(rec->shadow[i].entry_sp) !=
-		       arch_regs_sp(&regs))
-			i--;
-		if (i >= 0) {
-			arch_regs_set_pc(&regs, rec->shadow[i].orig_ret);
-			done[i] = 1;
-		} else {
-			st->lost_returns++;
-		}
-	}
+	uint64_t to = resume_pc_for(rec, pc, arch_regs_sp(&regs), done);
+	lt_debug("guardian: thread %d status 0x%x pc 0x%llx sp 0x%llx: to 0x%llx, signal %d",
+		 (int)t->tid, t->status, (unsigned long long)pc,
+		 (unsigned long long)arch_regs_sp(&regs), (unsigned long long)to, sig);
+	if (!to)
+		st->lost_returns++;
+	else
+		arch_regs_set_pc(&regs, to);
 	if (arch_regs_pc(&regs) != pc) {
 		if (arch_set_regs(t->tid, &regs) == 0)
 			st->moved++;
@@ -335,6 +384,9 @@ static void restore_returns(struct mem *m, const struct thread *rec,
 		if (done[i] || mem_read(m, rec->shadow[i].entry_sp, &word, sizeof(word)) ||
 		    word != g->trampoline)
 			continue;
+		lt_debug("guardian: thread %d: return slot 0x%llx <- 0x%llx", (int)rec->tid,
+			 (unsigned long long)rec->shadow[i].entry_sp,
+			 (unsigned long long)rec->shadow[i].orig_ret);
 		if (mem_write_data(m, rec->shadow[i].entry_sp, &rec->shadow[i].orig_ret,
 				   sizeof(word)) == 0)
 			st->returns++;
@@ -371,6 +423,12 @@ static void rescue(struct rescue_stats *st)
 		if (sig)
 			sig[i] = s;
 	}
+	if (g->trapnet) {
+		struct target t = { .pid = g->pid, .mem = m, .syscall_insn = g->syscall_insn,
+			.trapnet = g->trapnet, .trapnet_sa = g->trapnet_sa, .trapnet_installed = 1 };
+		struct thread th = { .tid = r[0].tid, .state = TS_STOPPED, .status = r[0].status };
+		st->net_left = trapnet_remove(&t, &m, &th) < 0;
+	}
 	/* every record, also of threads that are gone or not seized (a vfork
 	 * child sharing the memory): the stack slots are plain memory */
 	for (unsigned k = 0; k < GUARD_POOL; k++)
@@ -403,12 +461,13 @@ static void say_rescue(const char *how, const struct rescue_stats *st)
 	}
 	lt_error("the tracing process %s while attached to pid %d; the guardian detached "
 		 "from its %u threads: %u breakpoints restored%s, %u threads moved off "
-		 "leaktrap's code (%u queued traps removed), %u return addresses written "
-		 "back%s; leaktrap's scratch pages stay mapped (they only jump back to the "
-		 "original code); no report was written", how, (int)g->pid, st->threads,
-		 g->n_patches - st->bytes_failed, st->bytes_failed ? " (some could not be)" : "",
-		 st->moved, st->drained, st->returns,
-		 st->lost_returns ? " (some were lost)" : "");
+		 "leaktrap's code (%u queued traps removed, %u caught by the trap net), "
+		 "%u return addresses written back%s; leaktrap's scratch pages stay mapped "
+		 "(they only jump back to the original code)%s; no report was written", how,
+		 (int)g->pid, st->threads, g->n_patches - st->bytes_failed,
+		 st->bytes_failed ? " (some could not be)" : "", st->moved + st->caught,
+		 st->drained, st->caught, st->returns, st->lost_returns ? " (some were lost)" : "",
+		 st->net_left ? ", with leaktrap's SIGTRAP handler still installed" : "");
 	if (g->n_unpublished)
 		lt_warn("%u breakpoints beyond the guardian's table were not restored",
 			g->n_unpublished);

@@ -13,6 +13,7 @@
 #include "leaktrap/guardian.h"
 #include "leaktrap/probes.h"
 #include "leaktrap/scratch.h"
+#include "leaktrap/trapnet.h"
 
 enum { CODE_BYTES = 16 };
 
@@ -64,14 +65,17 @@ int probes_prepare(struct target *t, struct thread *th,
 		else
 			p->slot_addr = 0;
 	}
+	trapnet_prepare(t, th);
 	return 0;
 }
 
 int probes_arm(struct target *t, pid_t stopped_tid)
 {
 	int err = scratch_flush(t, stopped_tid);
-	if (!err)
+	if (!err) {
+		trapnet_install(t, target_thread(t, stopped_tid));
 		guard_publish_probes(t);        /* before any breakpoint exists */
+	}
 	for (unsigned i = 0; i < t->n_probes && !err; i++) {
 		struct probe *p = &t->probes[i];
 		err = mem_write_text(&t->mem, stopped_tid, p->addr, arch_bp_insn, arch_bp_len);
@@ -79,6 +83,9 @@ int probes_arm(struct target *t, pid_t stopped_tid)
 	}
 	if (err) {
 		lt_error_errno(err, "cannot write a breakpoint into pid %d", (int)t->pid);
+		struct thread *th = target_thread(t, stopped_tid);
+		if (th && trapnet_remove(t, &t->mem, th) == 0)
+			t->trapnet_installed = 0;
 		if (probes_disarm(t, stopped_tid) == 0)
 			guard_publish_clean();
 	}

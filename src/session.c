@@ -189,12 +189,16 @@ static int begin_call(struct session *s, struct thread *th, const struct arch_re
 	if (unwind_capture(&s->t.mem, regs, &s->cap) < 0 || s->cap.len < sizeof(ret))
 		return -EFAULT;
 	memcpy(&ret, s->cap.stack + (slot - s->cap.sp), sizeof(ret));
-	int err = mem_write_data(&s->t.mem, slot, &s->t.trampoline, sizeof(s->t.trampoline));
-	if (err)
-		return err;
-	struct shadow *e = &th->shadow[th->n_shadow++];
+	/* the entry exists before the stack changes: the guardian reads it */
+	struct shadow *e = &th->shadow[th->n_shadow];
 	memset(e, 0, sizeof(*e));
 	e->orig_ret = ret, e->entry_sp = arch_regs_sp(regs), e->probe = p;
+	th->n_shadow++;
+	int err = mem_write_data(&s->t.mem, slot, &s->t.trampoline, sizeof(s->t.trampoline));
+	if (err) {
+		th->n_shadow--;
+		return err;
+	}
 	e->stack_id = UINT32_MAX;
 	for (unsigned i = 0; i < 3; i++)
 		e->args[i] = arch_regs_arg(regs, i);

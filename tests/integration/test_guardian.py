@@ -27,7 +27,8 @@ import harness as h
 RESCUED_RE = (r'^leaktrap: the tracing process \(pid (\d+)\) (.*) while attached to pid '
               r'(\d+); the guardian detached from its (\d+) threads: (\d+) breakpoints '
               r'restored, (\d+) threads moved off leaktrap.s code \((\d+) queued traps '
-              r'removed\), (\d+) return addresses written back;')
+              r'removed, (\d+) caught by the trap net\), (\d+) return addresses written '
+              r'back;')
 
 
 def tracer_of(pid):
@@ -86,7 +87,7 @@ def expect_rescue(lt, fx, funcs, returns, how, after=None):
         h.check_eq(int(m.group(5)), funcs, 'breakpoints restored (all of them)')
     else:
         h.check(int(m.group(5)) > 0, f'{m.group(5)} breakpoints restored')
-    h.check_eq(int(m.group(8)), returns, 'return addresses written back')
+    h.check_eq(int(m.group(9)), returns, 'return addresses written back')
     fx.check_detached()
     if after:
         after(fx)           # the parked states, untraced now
@@ -104,7 +105,7 @@ def kill_tracer(t):
 
 def control_without_guardian(t):
     h.log('--- control: kill -9 without a guardian')
-    fx, lt, _ = start(t, 'control', env={'LEAKTRAP_NO_GUARDIAN': '1'})
+    fx, lt, _ = start(t, 'control', env={'LEAKTRAP_NO_GUARDIAN': '1', 'LEAKTRAP_NO_TRAPNET': '1'})
     h.check_eq(tracer_of(fx.pid), lt.pid, 'without a guardian leaktrap is the tracer')
     os.kill(lt.pid, signal.SIGKILL)
     lt.wait()
