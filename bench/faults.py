@@ -142,6 +142,8 @@ def signal_trial(lt_path, storm, rng, n):
                 os.kill(lt.p.pid, rng.choice([signal.SIGINT, signal.SIGTERM, signal.SIGHUP]))
     rc = lt.wait()
     ok, why = finish_target(fx)
+    if rc == -sig and phase == 'attach' and ok and tracer_of(fx.p.pid) == 0:
+        return ok, 'leaktrap died of the signal before installing its handlers'
     if rc != 0:
         ok, why = False, f'leaktrap rc {rc}: {" | ".join(lt.lines["err"][-3:])} {why}'
     return ok, f'{mode}/{phase}/{sig.name}: {why}'
@@ -179,6 +181,9 @@ def main():
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     lt_path, storm, what = sys.argv[1:4]
+    # a background job of a shell ignores SIGINT, and leaktrap keeps an
+    # ignored SIGINT ignored: give the children the default
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     rest = sys.argv[4:]
     n = int(rest[0]) if rest and rest[0].isdigit() else (1000 if what == 'signals' else 100)
     seed = int(os.environ.get('FAULTS_SEED', random.randrange(1 << 30)))

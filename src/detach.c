@@ -106,10 +106,17 @@ static void take_stop(struct session *s, pid_t tid, int status)
 static void report_unstopped(const struct session *s)
 {
 	unsigned it = 0;
-	for (struct thread *th; (th = target_next_thread(&s->t, &it));)
-		if (must_stop(th))
-			lt_warn("thread %d of pid %d does not stop; detaching the others",
-				(int)th->tid, (int)s->t.pid);
+	for (struct thread *th; (th = target_next_thread(&s->t, &it));) {
+		char state[32] = "?";
+		if (!must_stop(th))
+			continue;
+		procfs_status(th->tid, "State", state, sizeof(state));
+		lt_warn("thread %d of pid %d did not stop within %d s (state %s); detaching "
+			"the others: the breakpoint bytes and the thread's hijacked return "
+			"addresses are restored through memory, leaktrap's scratch page stays "
+			"mapped, the thread is left running", (int)th->tid, (int)s->t.pid,
+			STOP_ALL_TIMEOUT_S + 1, state);
+	}
 	for (unsigned i = 0; i < s->n_children; i++)
 		if (!s->children[i].stopped || !s->children[i].from_parent)
 			lt_warn("forked child %d of pid %d: %s never came; leaving it",

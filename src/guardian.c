@@ -332,8 +332,9 @@ static int fix_caught(struct rescued *t, struct arch_regs *regs, unsigned char *
 	    mem_read(&m, arch_trapnet_saved_sp_slot(sp), &saved_sp, 8))
 		return 0;
 	uint64_t to = resume_pc_for(record_of(t->tid), saved_pc, saved_sp, done);
-	lt_debug("guardian: thread %d caught at 0x%llx (sp 0x%llx): to 0x%llx", (int)t->tid,
-		 (unsigned long long)saved_pc, (unsigned long long)saved_sp, (unsigned long long)to);
+	lt_debug("guardian: thread %d status 0x%x caught at 0x%llx (sp 0x%llx, pc 0x%llx): "
+		 "to 0x%llx", (int)t->tid, t->status, (unsigned long long)saved_pc,
+		 (unsigned long long)saved_sp, (unsigned long long)pc, (unsigned long long)to);
 	if (!to) {
 		st->lost_returns++;
 		return 0;
