@@ -163,6 +163,14 @@ int guard_debug_crash_in_trace(void)
 	return cached;
 }
 
+int guard_debug_crash_at_probe(void)
+{
+	static int cached = -1;
+	if (cached < 0)
+		cached = crash_sig("probe") != 0;
+	return cached;
+}
+
 /* ---- the rescue -------------------------------------------------------- */
 
 struct rescued {
@@ -304,7 +312,10 @@ static uint64_t resume_pc_for(const struct thread *rec, uint64_t pc, uint64_t sp
 	uint64_t bp = arch_trap_pc_to_bp(pc);
 	if (is_patch(bp))
 		return bp;                      /* re-run the restored insn */
-	if (!g->trampoline || (bp != g->trampoline && pc != g->trampoline))
+	/* the trampoline's slot is breakpoints: a thread that resumed after the
+	 * first one (its SIGTRAP already taken when the tracer died) trapped
+	 * again further on, with the same sp */
+	if (!g->trampoline || pc - g->trampoline > ARCH_SLOT_SIZE)
 		return pc;
 	/* from the top down, starting with the entry just popped if the
 	 * tracer died between popping it and moving the thread */

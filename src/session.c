@@ -261,10 +261,33 @@ static uint64_t resume_pc(const struct probe *p)
 	return p->plan.kind == ARCH_PROBE_XOL ? p->slot_addr : p->addr + p->plan.insn_len;
 }
 
+/* LEAKTRAP_DEBUG_CRASH=probe: die while th sits in a breakpoint stop that
+ * waitpid has not taken yet (its SIGTRAP is then delivered to it). */
+static void crash_with_trap_queued(struct thread *th, const struct arch_regs *regs,
+				   const struct probe *p)
+{
+	struct arch_regs again = *regs;
+	siginfo_t si;
+	arch_regs_set_pc(&again, p->addr);
+	if (arch_set_regs(th->tid, &again) == 0 && ptrace(PTRACE_CONT, th->tid, NULL, NULL) == 0)
+		while (waitid(P_PID, (id_t)th->tid, &si, WSTOPPED | WNOWAIT | __WALL) < 0 &&
+		       errno == EINTR)
+			;
+	guard_debug_crash("probe");
+}
+
 static void on_probe(struct session *s, struct thread *th, struct arch_regs *regs,
 		     const struct probe *p)
 {
 	int hijacked = 0;
+	/* Move the thread first: waitpid took its SIGTRAP, so if leaktrap died
+	 * now the thread would resume after the breakpoint byte, in the middle
+	 * of the displaced instruction; from the slot it runs on correctly. */
+	struct arch_regs moved = *regs;
+	arch_regs_set_pc(&moved, resume_pc(p));
+	int moved_ok = arch_set_regs(th->tid, &moved) == 0;
+	if (guard_debug_crash_at_probe())
+		crash_with_trap_queued(th, regs, p);
 	drop_dead(s, th, arch_regs_sp(regs));
 	if (!th->passthrough && th->n_shadow == 0) {
 		if (p->kind == PK_FREE)
@@ -272,8 +295,7 @@ static void on_probe(struct session *s, struct thread *th, struct arch_regs *reg
 		else
 			hijacked = begin_call(s, th, regs, p) == 0;
 	}
-	arch_regs_set_pc(regs, resume_pc(p));
-	if (arch_set_regs(th->tid, regs) == 0)
+	if (moved_ok)
 		cont(th, 0);
 	if (hijacked)
 		unwind_call(s, &th->shadow[th->n_shadow - 1]);

@@ -54,9 +54,12 @@ void guard_thread_free(struct thread *th);
  * signal SIG (SEGV, ABRT or KILL; default SEGV) at PHASE: "attach" (the
  * breakpoints just written), "trace" (after 2000 stops), "detach" (every
  * thread stopped, bytes restored, threads not yet fixed) or "report"
- * (after the detach).  Returns only when PHASE is not the one chosen. */
+ * (after the detach), "probe" (see below).  Returns only when PHASE is not
+ * the one chosen. */
 void guard_debug_crash(const char *phase);
-/* The same test for the loop, cheap enough for every iteration. */
+/* The same test for the loop, cheap enough for every iteration; and for
+ * "probe": at the first probe hit, the thread in its breakpoint stop. */
 int guard_debug_crash_in_trace(void);
+int guard_debug_crash_at_probe(void);
 
 #endif

@@ -12,6 +12,9 @@ holding the arena lock, the main thread reading stdin):
      the rescue is what makes 1 pass;
   3. LEAKTRAP_DEBUG_CRASH: the tracer crashes (SIGSEGV, SIGABRT) right after
      writing the breakpoints, in the middle of the detach, and after it;
+  3b. it crashes while a thread sits in a breakpoint stop: the kernel then
+     delivers SIGTRAP, the trap net catches it (one thread caught) and the
+     target lives; the control without the net dies of SIGTRAP;
   4. kill -9 of the leaktrap process the user started (the guardian): the
      tracer detaches cleanly and still writes its report."""
 
@@ -77,12 +80,13 @@ def start(t, name, env=None, go=True):
     return fx, lt, funcs
 
 
-def expect_rescue(lt, fx, funcs, returns, how, after=None):
+def expect_rescue(lt, fx, funcs, returns, how, after=None, caught=0):
     lt.expect_exit(1)
     m = lt.expect_err(RESCUED_RE, 5)
     h.check(re.fullmatch(how, m.group(2)) is not None,
             f'the tracer {m.group(2)} (want {how})')
     h.check_eq(int(m.group(3)), fx.pid, 'rescued pid')
+    h.check_eq(int(m.group(8)), caught, 'threads caught by the trap net')
     if funcs is not None:
         h.check_eq(int(m.group(5)), funcs, 'breakpoints restored (all of them)')
     else:
@@ -105,11 +109,12 @@ def kill_tracer(t):
 
 def control_without_guardian(t):
     h.log('--- control: kill -9 without a guardian')
-    fx, lt, _ = start(t, 'control', env={'LEAKTRAP_NO_GUARDIAN': '1', 'LEAKTRAP_NO_TRAPNET': '1'})
+    fx, lt, _ = start(t, 'control', env={'LEAKTRAP_NO_GUARDIAN': '1',
+                                         'LEAKTRAP_NO_TRAPNET': '1'})
     h.check_eq(tracer_of(fx.pid), lt.pid, 'without a guardian leaktrap is the tracer')
     os.kill(lt.pid, signal.SIGKILL)
     lt.wait()
-    fx.send('exit')
+    fx.close_stdin()
     rc = fx.wait()
     h.check_eq(rc, -signal.SIGTRAP, 'the unguarded target dies of SIGTRAP')
 
@@ -130,6 +135,26 @@ def crash(t, phase, sig, returns):
     want = {'SEGV': r'was killed by signal 11 \(Segmentation fault\)',
             'ABRT': r'was killed by signal 6 \(Aborted\)'}[sig]
     expect_rescue(lt, fx, funcs, returns, want, after=park if phase == 'attach' else None)
+
+
+def crash_at_probe(t, net=True):
+    """The tracer dies while a thread sits in its breakpoint stop: the kernel
+    delivers that SIGTRAP; the trap net catches it, the guardian moves the
+    thread back to the restored entry point. Without the net it is fatal."""
+    h.log(f'--- the tracer crashes at a probe hit ({"with" if net else "without"} the trap net)')
+    env = {'LEAKTRAP_DEBUG_CRASH': 'probe:SEGV'}
+    if not net:
+        env['LEAKTRAP_NO_TRAPNET'] = '1'
+    fx, lt, funcs = start(t, f'probe-net{int(net)}', env=env, go=False)
+    funcs = lt.attached(pid=fx.pid)[2]
+    fx.send('go')           # the fixture's first allocation hits a probe
+    if net:
+        expect_rescue(lt, fx, funcs, 0, r'was killed by signal 11 \(Segmentation fault\)',
+                      after=lambda f: None, caught=1)
+        return
+    lt.expect_exit(1)
+    fx.close_stdin()
+    h.check_eq(fx.wait(), -signal.SIGTRAP, 'without the trap net the target dies of SIGTRAP')
 
 
 def kill_guardian(t):
@@ -157,6 +182,8 @@ def body(t):
     crash(t, 'attach', 'SEGV', 0)
     crash(t, 'detach', 'ABRT', 1)
     crash(t, 'report', 'SEGV', 0)
+    crash_at_probe(t, net=True)
+    crash_at_probe(t, net=False)
     kill_guardian(t)
 
 
