@@ -15,6 +15,7 @@ Set LEAKTRAP_STRESS_SEED to replay a run."""
 import json
 import os
 import random
+import re
 import signal
 import sys
 import time
@@ -48,12 +49,18 @@ def finish_target(fx, which, started):
     """The work ends untraced: mt_leak's truth, storm's error count."""
     if which == 'mt_leak' and not started:
         fx.send('go')
-    if which == 'storm':
+    if which == 'mt_leak':
+        m = fx.expect_out(r'^done (\{.*\})$', h.WORK_TIMEOUT)
+        fx.finish()
+    else:                   # storm's work ends with the exit command
         fx.send('exit')
-    m = fx.expect_out(r'^done (\{.*\})$', h.WORK_TIMEOUT)
+        fx.close_stdin()
+        h.check_eq(fx.wait(), 0, f'{fx.name} exit status')
+        h.check('healthy' in fx.out.lines, f'{fx.name} passed its health check')
+        m = next(re.match(r'^done (\{.*\})$', ln) for ln in fx.out.lines
+                 if ln.startswith('done '))
     truth = json.loads(m.group(1))
     h.check_eq(truth['errors'], 0, 'errors the fixture saw in its own work')
-    fx.finish()
     return truth
 
 
