@@ -315,7 +315,7 @@ static uint64_t resume_pc_for(const struct thread *rec, uint64_t pc, uint64_t sp
 	/* the trampoline's slot is breakpoints: a thread that resumed after the
 	 * first one (its SIGTRAP already taken when the tracer died) trapped
 	 * again further on, with the same sp */
-	if (!g->trampoline || pc - g->trampoline > ARCH_SLOT_SIZE)
+	if (!g->trampoline || pc - g->trampoline >= ARCH_SLOT_SIZE)
 		return pc;
 	/* from the top down, starting with the entry just popped if the
 	 * tracer died between popping it and moving the thread */

@@ -611,6 +611,42 @@ static int over_limit(struct session *s)
 	return 1;
 }
 
+/* A SIGTRAP signal-delivery-stop of a known thread is handled without
+ * being taken by waitpid: its SIGTRAP stays the stop's signal until the
+ * thread is resumed (PTRACE_CONT makes the stop unwaitable), so that if
+ * leaktrap dies first the kernel delivers it and the trap net catches the
+ * thread where it is, instead of the thread resuming after the breakpoint
+ * byte in the middle of the displaced instruction (DESIGN.md 7.2).  The
+ * peek costs what waitpid costs; other stops are taken as before. */
+#define TRAP_UNTAKEN ((SIGTRAP << 8) | 0x7f)
+
+static pid_t next_stop(struct session *s, int *status)
+{
+	siginfo_t si;
+	si.si_pid = 0;
+	if (waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | __WALL | WNOWAIT) < 0)
+		return -1;
+	if (si.si_code == CLD_TRAPPED && si.si_status == SIGTRAP &&
+	    target_thread(&s->t, si.si_pid)) {
+		*status = TRAP_UNTAKEN;
+		return si.si_pid;
+	}
+	return waitpid(si.si_pid, status, __WALL);
+}
+
+/* The stop was handled but the thread not resumed: take it now, or the
+ * next peek would return it again.  An exit that came meanwhile is
+ * handled; the same stop is not handled twice. */
+static void take_if_not_resumed(struct session *s, pid_t tid)
+{
+	struct thread *th = target_thread(&s->t, tid);
+	int status;
+	if (th && th->state != TS_STOPPED)
+		return;
+	if (waitpid(tid, &status, __WALL | WNOHANG) == tid && !WIFSTOPPED(status))
+		session_handle_stop(s, tid, status);
+}
+
 void session_run(struct session *s, double duration_s)
 {
 	double deadline = duration_s > 0 ? s->t_start + duration_s : 0;
@@ -636,9 +672,11 @@ void session_run(struct session *s, double duration_s)
 			s->tick(s, s->tick_arg);
 			continue;
 		}
-		pid_t tid = waitpid(-1, &status, __WALL);
+		pid_t tid = next_stop(s, &status);
 		if (tid > 0) {
 			session_handle_stop(s, tid, status);
+			if (status == TRAP_UNTAKEN)
+				take_if_not_resumed(s, tid);
 		} else if (errno == ECHILD) {
 					s->end_reason = "target-exit";
 		}
