@@ -25,6 +25,7 @@
 
 #include "leaktrap/allocsyms.h"
 #include "leaktrap/compat.h"
+#include "leaktrap/guardian.h"
 #include "leaktrap/inject.h"
 #include "leaktrap/modules.h"
 #include "leaktrap/probes.h"
@@ -177,7 +178,7 @@ static int exe_class(pid_t pid)
 static enum lt_exit check_target(pid_t pid)
 {
 	char buf[128], path[64];
-	if (pid == getpid()) {
+	if (pid == getpid() || pid == guard_pid()) {
 		lt_error("cannot trace leaktrap itself (pid %d)", (int)pid);
 		return LT_EXIT_UNSUPPORTED;
 	}

@@ -50,6 +50,8 @@ void cli_usage(FILE *out)
 "                           report the old program, trace the new one)\n"
 "      --follow-forks       trace fork children too, one report per process\n"
 "                           (default: fork children run on untraced)\n"
+"      --max-blocks N       stop tracing (detach, partial report, exit 9) when\n"
+"                           N blocks are live (default 10000000, 0: no limit)\n"
 "\n"
 "Report:\n"
 "  -T, --top N              stacks to show (default 10, 0: all)\n"
@@ -107,6 +109,8 @@ void cli_usage(FILE *out)
 "     cannot be executed           safely (32-bit, shadow stacks, ...)\n"
 "  3  no such process           8  COMMAND exited non-zero or was\n"
 "  4  ptrace not permitted         killed (the report was written)\n"
+"                               9  --max-blocks reached: the report\n"
+"                                  is partial\n"
 "                               N  --error-exitcode N: leaks remain\n"
 "\n"
 "EXAMPLES\n"
@@ -196,7 +200,7 @@ enum {
 	OPT_BASELINE, OPT_DEBUGINFO_DIR, OPT_REACHABILITY, OPT_SHOW_KINDS, OPT_ERROR_KINDS,
 	OPT_HEURISTICS, OPT_ALLOCATOR,
 	OPT_SYMBOL_PREFIX, OPT_MMAP, OPT_NO_FOLLOW_EXEC,
-	OPT_FOLLOW_FORKS,
+	OPT_FOLLOW_FORKS, OPT_MAX_BLOCKS,
 };
 
 static const struct option longopts[] = {
@@ -206,6 +210,7 @@ static const struct option longopts[] = {
 	{ "count", required_argument, NULL, 'c' },
 	{ "top", required_argument, NULL, 'T' },
 	{ "depth", required_argument, NULL, OPT_DEPTH },
+	{ "max-blocks", required_argument, NULL, OPT_MAX_BLOCKS },
 	{ "format", required_argument, NULL, 'f' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "sort", required_argument, NULL, OPT_SORT },
@@ -272,6 +277,7 @@ static int parse_value(int c, const char *arg, struct cli_options *o)
 	case 'c': err = cli_parse_uint(arg, 1, UINT_MAX, &v); o->count = (unsigned)v; break;
 	case 'T': err = cli_parse_uint(arg, 0, UINT_MAX, &v); o->top = (unsigned)v; break;
 	case OPT_DEPTH: err = cli_parse_uint(arg, 1, UNWIND_MAX_DEPTH, &v); o->depth = (unsigned)v; break;
+	case OPT_MAX_BLOCKS: err = cli_parse_uint(arg, 0, ULONG_MAX, &v); o->max_blocks = v; break;
 	case 'f': err = parse_enum(arg, formats, 4, &e); o->format = (enum cli_format)e; break;
 	case OPT_SORT: err = parse_enum(arg, sorts, 3, &e); o->report.sort = (enum report_sort)e; break;
 	case OPT_OLDER_THAN: err = cli_parse_duration(arg, 1, &o->older_than); break;
@@ -376,6 +382,7 @@ int cli_parse(int argc, char **argv, struct cli_options *o)
 	o->top = 10, o->depth = 32, o->demangle = 1, o->error_exitcode = -1;
 	o->heuristics = REACH_H_ALL;
 	o->show_kinds = o->error_kinds = REACH_MASK_DEFAULT;
+	o->max_blocks = CLI_DEFAULT_MAX_BLOCKS;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+p:d:i:c:T:f:o:z:Z:avhV", longopts, NULL)) != -1) {
 		if (c == 'h') {

@@ -19,12 +19,14 @@
 #include <sys/wait.h>
 
 #include "leaktrap/compat.h"
+#include "leaktrap/guardian.h"
 #include "leaktrap/inject.h"
 #include "leaktrap/probes.h"
 #include "leaktrap/procfs.h"
 #include "leaktrap/scratch.h"
 #include "leaktrap/session.h"
 #include "leaktrap/tracee.h"
+#include "leaktrap/trapnet.h"
 
 #ifndef SI_KERNEL
 #define SI_KERNEL 0x80
@@ -106,10 +108,17 @@ static void take_stop(struct session *s, pid_t tid, int status)
 static void report_unstopped(const struct session *s)
 {
 	unsigned it = 0;
-	for (struct thread *th; (th = target_next_thread(&s->t, &it));)
-		if (must_stop(th))
-			lt_warn("thread %d of pid %d does not stop; detaching the others",
-				(int)th->tid, (int)s->t.pid);
+	for (struct thread *th; (th = target_next_thread(&s->t, &it));) {
+		char state[32] = "?";
+		if (!must_stop(th))
+			continue;
+		procfs_status(th->tid, "State", state, sizeof(state));
+		lt_warn("thread %d of pid %d did not stop within %d s (state %s); detaching "
+			"the others: the breakpoint bytes and the thread's hijacked return "
+			"addresses are restored through memory, leaktrap's scratch page stays "
+			"mapped, the thread is left running", (int)th->tid, (int)s->t.pid,
+			STOP_ALL_TIMEOUT_S + 1, state);
+	}
 	for (unsigned i = 0; i < s->n_children; i++)
 		if (!s->children[i].stopped || !s->children[i].from_parent)
 			lt_warn("forked child %d of pid %d: %s never came; leaving it",
@@ -278,6 +287,12 @@ static void unmap_scratch(struct session *s, int needed)
 			(int)s->t.pid);
 		return;
 	}
+	if (s->t.trapnet_installed && trapnet_remove(&s->t, &s->t.mem, th) < 0) {
+		lt_warn("left leaktrap's scratch page mapped in pid %d: its SIGTRAP handler "
+			"there could not be removed", (int)s->t.pid);
+		return;
+	}
+	s->t.trapnet_installed = 0;
 	if (needed) {
 		lt_warn("left leaktrap's scratch page mapped in pid %d: a thread may still "
 			"return into it (it only jumps back to the original code)", (int)s->t.pid);
@@ -311,12 +326,14 @@ int session_detach(struct session *s)
 		err = probes_disarm(&s->t, any->tid);
 		if (err)
 			lt_error_errno(err, "cannot restore the code of pid %d", (int)s->t.pid);
+		guard_debug_crash("detach");
 		unsigned it = 0;
 		for (struct thread *th; (th = target_next_thread(&s->t, &it));)
 			needs_page |= fix_thread(s, th);
 		unmap_scratch(s, needs_page);
 	}
 	detach_threads(s);
+	guard_publish_detached();
 	return err;
 }
 
@@ -333,6 +350,8 @@ void session_release_child(struct session *s, struct session_child *c)
 			lt_warn("cannot restore the code of forked child %d", (int)c->pid);
 		restore_returns(s, &m, c->shadow, c->n_shadow);
 		int refs = c->sigframe_in_scratch;
+		if (trapnet_remove(&s->t, &m, &th) < 0)
+			refs = 1;               /* the handler must keep its page */
 		for (unsigned i = 0; !refs && i < s->t.n_scratch; i++) {
 			uint64_t args[6] = { s->t.scratch[i]->addr, SCRATCH_PAGE, 0, 0, 0, 0 };
 			long res;

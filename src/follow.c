@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "leaktrap/compat.h"
+#include "leaktrap/guardian.h"
 #include "leaktrap/modules.h"
 #include "leaktrap/reach.h"
 #include "leaktrap/session.h"
@@ -203,6 +204,7 @@ static void hand_off(struct session *s, pid_t pid, struct session_child *c)
 	pid_t sub = fork();
 	if (sub == 0) {
 		char b;
+		guard_disown();
 		close(go[1]), close(ack[0]), close(rep[0]);
 		if (read(go[0], &b, 1) != 1 || become_child(s, pid, c, &pk) < 0)
 			_exit(LT_EXIT_ERROR);

@@ -170,5 +170,9 @@ int inject_syscall(struct target *t, struct thread *th, long nr,
 		if (!err && (e1 || e2))
 			err = e1 ? e1 : e2;
 	}
+	/* from a SIGTRAP stop the kernel delivers the SIGTRAP (fatal) if
+	 * leaktrap dies; an interrupt stop is harmless (DESIGN.md 7.2) */
+	if (!err)
+		(void)leave_event_stop(th);
 	return err;
 }

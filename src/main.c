@@ -13,6 +13,7 @@
 #include "leaktrap/cli.h"
 #include "leaktrap/compat.h"
 #include "leaktrap/error.h"
+#include "leaktrap/guardian.h"
 #include "leaktrap/modules.h"
 #include "leaktrap/reach.h"
 #include "leaktrap/reporting.h"
@@ -46,13 +47,16 @@ static int finish(struct session *s, const struct cli_options *o, struct reporte
 	/* a target that exited leaves its children their own ends */
 	session_collect_subtracers(s, strcmp(s->end_reason, "target-exit") != 0, &extra,
 				   &extra_len);
+	guard_debug_crash("report");
 	int leaked = 0;
 	if (reporter_final(r, s, extra, extra_len, &leaked) < 0)
 		rc = LT_EXIT_ERROR;
 	free(extra);
 	if (rc == LT_EXIT_OK && launched && command_failed(s, o->argv[0]))
 		rc = LT_EXIT_COMMAND_FAILED;
-	if (rc == LT_EXIT_OK && leaked && o->error_exitcode > 0)
+	if (rc == LT_EXIT_OK && !strcmp(s->end_reason, "max-blocks"))
+		rc = LT_EXIT_PARTIAL;
+	if ((rc == LT_EXIT_OK || rc == LT_EXIT_PARTIAL) && leaked && o->error_exitcode > 0)
 		rc = o->error_exitcode;
 	return rc;
 }
@@ -85,6 +89,7 @@ static int run(struct session *s, struct cli_options *o, struct reporter *r)
 	if (rc != LT_EXIT_OK)
 		return rc;
 	reporter_hook(r, s);
+	s->max_blocks = o->max_blocks;
 	if (o->follow_forks)
 		s->subtracer = subtracer, s->subtracer_arg = &x;
 	session_run(s, o->duration);
@@ -109,6 +114,9 @@ int main(int argc, char **argv)
 				       o.debuginfo_dirs[i]);
 			return LT_EXIT_USAGE;
 		}
+	if ((rc = guard_start()) < 0)
+		lt_warn("cannot start the guardian process (%s): if leaktrap is killed "
+			"while attached, the target may crash", strerror(-rc));
 	if ((rc = reporter_create(&o, &r)) != LT_EXIT_OK)
 		return rc;
 	if (session_init(&s, o.depth) < 0) {

@@ -10,8 +10,10 @@
 #include <string.h>
 
 #include "leaktrap/error.h"
+#include "leaktrap/guardian.h"
 #include "leaktrap/probes.h"
 #include "leaktrap/scratch.h"
+#include "leaktrap/trapnet.h"
 
 enum { CODE_BYTES = 16, LATE_MAX = 256 };
 
@@ -77,6 +79,7 @@ int probes_prepare(struct target *t, struct thread *th,
 			p->slot_addr = 0;
 	}
 	t->n_sorted = t->n_probes;
+	trapnet_prepare(t, th);
 	return 0;
 }
 
@@ -131,6 +134,8 @@ int probes_add(struct target *t, struct thread *th, const struct allocsym *syms,
 	/* slots first, then the breakpoints: a thread that meets one finds
 	 * its slot ready */
 	int ferr = n_todo ? scratch_flush(t, th->tid) : 0;
+	if (n_todo && !ferr)
+		guard_publish_probes(t);        /* before the new breakpoints exist */
 	for (size_t i = 0; i < n_todo && !ferr; i++) {
 		struct probe *p = todo[i];
 		ferr = mem_write_text(&t->mem, th->tid, p->addr, arch_bp_insn, arch_bp_len);
@@ -157,6 +162,10 @@ void probes_forget_unmapped(struct target *t, const struct maps *maps)
 int probes_arm(struct target *t, pid_t stopped_tid)
 {
 	int err = scratch_flush(t, stopped_tid);
+	if (!err) {
+		trapnet_install(t, target_thread(t, stopped_tid));
+		guard_publish_probes(t);        /* before any breakpoint exists */
+	}
 	for (unsigned i = 0; i < t->n_probes && !err; i++) {
 		struct probe *p = &t->probes[i];
 		err = mem_write_text(&t->mem, stopped_tid, p->addr, arch_bp_insn, arch_bp_len);
@@ -164,8 +173,13 @@ int probes_arm(struct target *t, pid_t stopped_tid)
 	}
 	if (err) {
 		lt_error_errno(err, "cannot write a breakpoint into pid %d", (int)t->pid);
-		(void)probes_disarm(t, stopped_tid);
+		struct thread *th = target_thread(t, stopped_tid);
+		if (th && trapnet_remove(t, &t->mem, th) == 0)
+			t->trapnet_installed = 0;
+		if (probes_disarm(t, stopped_tid) == 0)
+			guard_publish_clean();
 	}
+	guard_debug_crash("attach");
 	return err;
 }
 

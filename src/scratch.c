@@ -157,7 +157,7 @@ int scratch_unmap_all(struct target *t, struct thread *th)
 	}
 	t->n_scratch = kept;
 	if (!kept)
-		t->trampoline = 0;
+		t->trampoline = 0, t->trapnet = 0, t->trapnet_installed = 0;
 	return first_err;
 }
 
@@ -167,4 +167,5 @@ void scratch_forget(struct target *t)
 		free(t->scratch[i]);
 	t->n_scratch = 0;
 	t->trampoline = 0;
+	t->trapnet = 0, t->trapnet_installed = 0;   /* exec resets handlers */
 }

@@ -27,6 +27,7 @@
 
 #include "leaktrap/allocsyms.h"
 #include "leaktrap/compat.h"
+#include "leaktrap/guardian.h"
 #include "leaktrap/inject.h"
 #include "leaktrap/modules.h"
 #include "leaktrap/probes.h"
@@ -275,13 +276,17 @@ static int begin_call(struct session *s, struct thread *th, const struct arch_re
 				       sizeof(ret));
 		}
 	}
-	int err = mem_write_data(&s->t.mem, slot, &s->t.trampoline, sizeof(s->t.trampoline));
-	if (err)
-		return err;
-	struct shadow *e = &th->shadow[th->n_shadow++];
+	/* the entry exists before the stack changes: the guardian reads it */
+	struct shadow *e = &th->shadow[th->n_shadow];
 	memset(e, 0, sizeof(*e));
 	e->orig_ret = ret, e->entry_sp = arch_regs_sp(regs), e->probe = p;
 	e->ret_slot = slot;
+	th->n_shadow++;
+	int err = mem_write_data(&s->t.mem, slot, &s->t.trampoline, sizeof(s->t.trampoline));
+	if (err) {
+		th->n_shadow--;
+		return err;
+	}
 	e->stack_id = UINT32_MAX;
 	for (unsigned i = 0; i < sizeof(e->args) / sizeof(e->args[0]); i++)
 		e->args[i] = arch_regs_arg(regs, i);
@@ -431,10 +436,33 @@ static void rescan_objects(struct session *s, struct thread *th)
 	allocsyms_free(syms, n);
 }
 
+/* LEAKTRAP_DEBUG_CRASH=probe: die while th sits in a breakpoint stop that
+ * waitpid has not taken yet (its SIGTRAP is then delivered to it). */
+static void crash_with_trap_queued(struct thread *th, const struct arch_regs *regs,
+				   const struct probe *p)
+{
+	struct arch_regs again = *regs;
+	siginfo_t si;
+	arch_regs_set_pc(&again, p->addr);
+	if (arch_set_regs(th->tid, &again) == 0 && ptrace(PTRACE_CONT, th->tid, NULL, NULL) == 0)
+		while (waitid(P_PID, (id_t)th->tid, &si, WSTOPPED | WNOWAIT | __WALL) < 0 &&
+		       errno == EINTR)
+			;
+	guard_debug_crash("probe");
+}
+
 static void on_probe(struct session *s, struct thread *th, struct arch_regs *regs,
 		     const struct probe *p)
 {
 	int hijacked = 0;
+	/* Move the thread first: waitpid took its SIGTRAP, so if leaktrap died
+	 * now the thread would resume after the breakpoint byte, in the middle
+	 * of the displaced instruction; from the slot it runs on correctly. */
+	struct arch_regs moved = *regs;
+	arch_regs_set_pc(&moved, resume_pc(p));
+	int moved_ok = arch_set_regs(th->tid, &moved) == 0;
+	if (guard_debug_crash_at_probe())
+		crash_with_trap_queued(th, regs, p);
 	drop_dead(s, th, arch_regs_sp(regs));
 	if (p->kind == PK_DLSTATE) {
 		if (!th->passthrough)
@@ -457,14 +485,13 @@ static void on_probe(struct session *s, struct thread *th, struct arch_regs *reg
 		else if (p->kind != PK_FREE)
 			hijacked = begin_call(s, th, regs, p, 1) == 0;
 	}
-	arch_regs_set_pc(regs, resume_pc(p));
 	/* no-procmem: the unwinder reads through PEEKDATA, i.e. through th */
 	int late = mem_through_ptrace(&s->t.mem);
-	if (!late && arch_set_regs(th->tid, regs) == 0)
+	if (moved_ok && !late)
 		cont(th, 0);
 	if (hijacked)
 		unwind_call(s, &th->shadow[th->n_shadow - 1]);
-	if (late && arch_set_regs(th->tid, regs) == 0)
+	if (moved_ok && late)
 		cont(th, 0);
 }
 
@@ -522,13 +549,16 @@ static void on_handler_entry(struct session *s, struct thread *th)
 		goto out;
 	if (arch_get_regs(th->tid, &regs) == 0 && th->n_shadow < SHADOW_MAX &&
 	    (slot = arch_entry_ret_slot(&regs)) &&
-	    mem_read(&s->t.mem, slot, &ret, sizeof(ret)) == 0 &&
-	    mem_write_data(&s->t.mem, slot, &s->t.trampoline, sizeof(s->t.trampoline)) == 0) {
-		struct shadow *e = &th->shadow[th->n_shadow++];
+	    mem_read(&s->t.mem, slot, &ret, sizeof(ret)) == 0) {
+		/* the entry exists before the stack changes: the guardian reads it */
+		struct shadow *e = &th->shadow[th->n_shadow];
 		memset(e, 0, sizeof(*e));
 		e->orig_ret = ret, e->entry_sp = arch_regs_sp(&regs);
 		e->ret_slot = slot;
 		e->stack_id = UINT32_MAX;
+		th->n_shadow++;
+		if (mem_write_data(&s->t.mem, slot, &s->t.trampoline, sizeof(s->t.trampoline)))
+			th->n_shadow--;
 	}
 out:
 	cont(th, 0);
@@ -678,6 +708,7 @@ static void on_exec(struct session *s, struct thread *th)
 		target_del_thread(&s->t, (pid_t)former);
 	/* the old image, its breakpoints and scratch pages are gone */
 	s->execd = 1;
+	guard_publish_clean();
 	for (unsigned i = 0; i < s->t.n_probes; i++)
 		s->t.probes[i].armed = 0;
 	scratch_forget(&s->t);
@@ -853,6 +884,57 @@ void session_set_tick(long usec)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
+/* --max-blocks: leaktrap's memory grows with the live blocks; stop
+ * tracing before it can hurt the host. */
+static int over_limit(struct session *s)
+{
+	struct ledger_totals tot;
+	ledger_totals(s->ledger, &tot);
+	if (tot.live_blocks < s->max_blocks)
+		return 0;
+	lt_error("stopped tracing pid %d: %llu blocks are live, the --max-blocks limit; "
+		 "detaching; the report is partial (exit status 9)", (int)s->t.pid,
+		 (unsigned long long)tot.live_blocks);
+	s->end_reason = "max-blocks";
+	return 1;
+}
+
+/* A SIGTRAP signal-delivery-stop of a known thread is handled without
+ * being taken by waitpid: its SIGTRAP stays the stop's signal until the
+ * thread is resumed (PTRACE_CONT makes the stop unwaitable), so that if
+ * leaktrap dies first the kernel delivers it and the trap net catches the
+ * thread where it is, instead of the thread resuming after the breakpoint
+ * byte in the middle of the displaced instruction (DESIGN.md 7.2).  The
+ * peek costs what waitpid costs; other stops are taken as before. */
+#define TRAP_UNTAKEN ((SIGTRAP << 8) | 0x7f)
+
+static pid_t next_stop(struct session *s, int *status)
+{
+	siginfo_t si;
+	si.si_pid = 0;
+	if (waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | __WALL | WNOWAIT) < 0)
+		return -1;
+	if (si.si_code == CLD_TRAPPED && si.si_status == SIGTRAP &&
+	    target_thread(&s->t, si.si_pid)) {
+		*status = TRAP_UNTAKEN;
+		return si.si_pid;
+	}
+	return waitpid(si.si_pid, status, __WALL);
+}
+
+/* The stop was handled but the thread not resumed: take it now, or the
+ * next peek would return it again.  An exit that came meanwhile is
+ * handled; the same stop is not handled twice. */
+static void take_if_not_resumed(struct session *s, pid_t tid)
+{
+	struct thread *th = target_thread(&s->t, tid);
+	int status;
+	if (th && th->state != TS_STOPPED)
+		return;
+	if (waitpid(tid, &status, __WALL | WNOHANG) == tid && !WIFSTOPPED(status))
+		session_handle_stop(s, tid, status);
+}
+
 void session_run(struct session *s, double duration_s)
 {
 	double deadline = duration_s > 0 ? s->t_start + duration_s : 0;
@@ -864,6 +946,10 @@ void session_run(struct session *s, double duration_s)
 			s->end_reason = "interrupt";
 			break;
 		}
+		if (guard_debug_crash_in_trace() && s->n_stops >= 2000)
+			guard_debug_crash("trace");
+		if (s->max_blocks && over_limit(s))
+			break;
 		double now = session_now();
 		if (deadline && now >= deadline) {
 			s->end_reason = "duration";
@@ -874,9 +960,12 @@ void session_run(struct session *s, double duration_s)
 			s->tick(s, s->tick_arg);
 			continue;
 		}
-		pid_t tid = compat_waitpid(-1, &status, __WALL);
+		pid_t tid = compat_has(COMPAT_NO_SEIZE) ? compat_waitpid(-1, &status, __WALL)
+							 : next_stop(s, &status);
 		if (tid > 0) {
 			session_handle_stop(s, tid, status);
+			if (status == TRAP_UNTAKEN)
+				take_if_not_resumed(s, tid);
 			if (s->exec_pending)
 				session_follow_exec(s);
 		} else if (errno == ECHILD) {

@@ -18,6 +18,7 @@
 
 #include "leaktrap/compat.h"
 #include "leaktrap/error.h"
+#include "leaktrap/guardian.h"
 #include "leaktrap/procfs.h"
 #include "leaktrap/tracee.h"
 
@@ -69,7 +70,7 @@ struct thread *target_add_thread(struct target *t, pid_t tid)
 		return th;
 	if ((t->n_threads + 1) * 2 > t->threads_cap && table_grow(t) < 0)
 		return NULL;
-	th = calloc(1, sizeof(*th));
+	th = guard_thread_alloc();    /* shared with the guardian */
 	if (!th)
 		return NULL;
 	th->tid = tid;
@@ -90,7 +91,7 @@ void target_del_thread(struct target *t, pid_t tid)
 			break;
 	if (!t->threads[i])
 		return;
-	free(t->threads[i]);
+	guard_thread_free(t->threads[i]);
 	t->threads[i] = NULL;
 	t->n_threads--;
 	/* re-insert the rest of the cluster (deletion without tombstones) */

@@ -66,6 +66,7 @@ long arch_sysno(enum arch_sysno which)
 	static const long nr[] = {
 		[ARCH_SYS_MMAP] = SYS_mmap,
 		[ARCH_SYS_MUNMAP] = SYS_munmap,
+		[ARCH_SYS_RT_SIGACTION] = SYS_rt_sigaction,
 	};
 	return nr[which];
 }

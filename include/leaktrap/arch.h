@@ -129,7 +129,7 @@ int arch_plan_probe(const uint8_t *code, size_t code_len, uint64_t addr,
 
 extern const uint8_t arch_syscall_insn[];
 extern const size_t arch_syscall_insn_len;
-enum arch_sysno { ARCH_SYS_MMAP, ARCH_SYS_MUNMAP };
+enum arch_sysno { ARCH_SYS_MMAP, ARCH_SYS_MUNMAP, ARCH_SYS_RT_SIGACTION };
 long arch_sysno(enum arch_sysno which);
 /* Turn regs into "execute syscall nr(args) at insn_addr": pc, number,
  * arguments, and whatever disables the kernel's restart logic. */
@@ -139,6 +139,27 @@ void arch_syscall_setup(struct arch_regs *regs, uint64_t insn_addr, long nr,
 long arch_syscall_result(const struct arch_regs *regs);
 /* pc after the syscall instruction executed. */
 uint64_t arch_syscall_pc_after(uint64_t insn_addr);
+
+/* ---- the trap net (src/trapnet.c, DESIGN.md 7.2) ---------------------- */
+
+/* A SIGTRAP handler for the scratch page: parks a thread that hit a
+ * breakpoint with no tracer, until the guardian fixes its signal frame
+ * (5 s at most); otherwise restores SIG_DFL and re-raises.  Offsets: */
+enum {
+	ARCH_TRAPNET_PARK_END = 0x24,  /* [0, this): a parked thread */
+	ARCH_TRAPNET_RESTORER = 0x60,  /* rt_sigreturn */
+	ARCH_TRAPNET_DFL = 0x78,       /* a kernel sigaction: SIG_DFL */
+	ARCH_TRAPNET_LEN = 0x98,
+};
+extern const uint8_t arch_trapnet_code[ARCH_TRAPNET_LEN];
+/* For a thread parked in the handler with stack pointer sp: where its
+ * signal frame saved the interrupted pc and sp. */
+uint64_t arch_trapnet_saved_pc_slot(uint64_t sp);
+uint64_t arch_trapnet_saved_sp_slot(uint64_t sp);
+/* Make a parked thread leave the handler through the restorer. */
+void arch_trapnet_sigreturn(struct arch_regs *regs, uint64_t restorer);
+/* The kernel's struct sigaction (rt_sigaction) installing the handler. */
+void arch_trapnet_sigaction(uint64_t out[4], uint64_t handler, uint64_t restorer);
 
 /* ---- unwinding --------------------------------------------------------- */
 

@@ -15,6 +15,8 @@
 enum cli_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_FOLDED, FORMAT_SVG };
 
 enum { CLI_MAX_SUPPRESSIONS = 32, CLI_MAX_DEBUGINFO_DIRS = 16 };
+/* Live blocks at which tracing stops: about 1 GiB of leaktrap's memory. */
+#define CLI_DEFAULT_MAX_BLOCKS 10000000UL
 
 struct cli_options {
 	pid_t pid;
@@ -23,6 +25,7 @@ struct cli_options {
 	double interval;            /* -i: seconds between reports; 0: none */
 	unsigned count;             /* -c: reports before detaching; 0: no limit */
 	unsigned top, depth;
+	unsigned long max_blocks;   /* stop tracing at this many live blocks; 0: no limit */
 	enum cli_format format;
 	const char *output;
 	struct report_options report;

@@ -19,6 +19,7 @@ enum lt_exit {
 	LT_EXIT_UNSUPPORTED = 7,   /* a target leaktrap cannot trace safely */
 	LT_EXIT_COMMAND_FAILED = 8,/* launch mode: COMMAND exited non-zero or was
 	                            * killed (the report was written) */
+	LT_EXIT_PARTIAL = 9,       /* --max-blocks reached: report of what was seen */
 };
 
 /* "leaktrap: <message>\n" on stderr. */

@@ -71,6 +71,7 @@ struct session {
 	int exit_status;                /* ... this wait status */
 
 	uint64_t n_stops;               /* ptrace stops handled */
+	uint64_t max_blocks;            /* end at this many live blocks; 0: never */
 	/* Called from the loop every tick_every seconds while tracing (the
 	 * target keeps running; its threads wait at their next stop). */
 	void (*tick)(struct session *s, void *arg);

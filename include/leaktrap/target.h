@@ -129,6 +129,9 @@ struct target {
 	unsigned n_scratch;
 	uint64_t trampoline;          /* return trampoline (a breakpoint) */
 	uint64_t syscall_insn;        /* a syscall instruction to inject at */
+	uint64_t trapnet, trapnet_sa; /* SIGTRAP handler and its sigaction in
+	                               * a scratch page (trapnet.h), or 0 */
+	int trapnet_installed;
 };
 
 /* thread table (tracee.c) */

@@ -54,7 +54,8 @@ ATTACHED_RE = re.compile(
 TOTALS = ('allocs', 'frees', 'frees_unknown', 'live_blocks', 'live_bytes')
 # "interval": a report printed while tracing (-i); "count": the final
 # report after -c N reports.
-END_REASONS = ('duration', 'interrupt', 'target-exit', 'exec', 'error', 'count', 'interval')
+END_REASONS = ('duration', 'interrupt', 'target-exit', 'exec', 'error', 'count', 'interval',
+               'max-blocks')
 
 SRC_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCHEMA_PATH = os.path.join(SRC_ROOT, 'docs', 'report-schema.json')
