@@ -755,8 +755,13 @@ void session_note_event(struct session *s, pid_t tid, int status)
 	case PTRACE_EVENT_EXIT:
 		th->exiting = 1;
 		session_abandon_calls(s, th, 0);
-		if (s->reach && tid == s->t.pid && !s->end_reason)
+		if (s->reach && tid == s->t.pid && !s->end_reason) {
 			s->end_reason = "target-exit";  /* scan while memory is there */
+			/* the session ends before the status is reaped: take it
+			 * from the event (wait format) for a launched COMMAND */
+			if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0)
+				s->exited = 1, s->exit_status = (int)msg;
+		}
 		break;
 	}
 }

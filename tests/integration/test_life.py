@@ -78,6 +78,13 @@ def exit_status(t):
                 f'leaktrap says the program {want_msg}', lt.describe())
         h.check_eq(r['end_reason'], 'target-exit', 'end_reason')
         h.check_leak_stacks(r, ('leak_here', 'main'), 1, 64, source='life.c')
+    # --reachability ends the session at the exit event, before the status
+    # is reaped: the status comes from the event
+    for arg in ('3', '256'):
+        r, truth, lt = t.launch_report(['-T', '0', '--reachability'], 'life', '--mode',
+                                       'exit-status', arg, want=8,
+                                       name=f'exit-reach-{arg}.json')
+        h.check(r['reachability']['complete'], f'exit {arg}: the scan ran')
     r, truth, lt = t.launch_report(['-T', '0'], 'life', '--mode', 'exit-status', '0',
                                    want=0, name='exit-0.json')
     h.check_leak_stacks(r, ('leak_here', 'main'), 1, 64, source='life.c')
