@@ -30,6 +30,7 @@
 #include "leaktrap/modules.h"
 #include "leaktrap/probes.h"
 #include "leaktrap/reach.h"
+#include "leaktrap/regions.h"
 #include "leaktrap/procfs.h"
 #include "leaktrap/scratch.h"
 #include "leaktrap/session.h"
@@ -518,6 +519,11 @@ static int reset_image(struct session *s)
 	t->max_threads = t->n_threads;
 	if (s->reach)           /* ranges freed in the old image: gone too */
 		reach_freed_release(&s->reach->freed);
+	if (s->regions) {       /* --mmap: so are its mappings */
+		regions_destroy(s->regions);
+		if (!(s->regions = regions_create()))
+			return -ENOMEM;
+	}
 	return s->ledger && s->stacks ? 0 : -ENOMEM;
 }
 

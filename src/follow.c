@@ -25,6 +25,7 @@
 #include "leaktrap/guardian.h"
 #include "leaktrap/modules.h"
 #include "leaktrap/reach.h"
+#include "leaktrap/regions.h"
 #include "leaktrap/session.h"
 #include "leaktrap/tracee.h"
 
@@ -110,6 +111,11 @@ static int become_child(struct session *s, pid_t pid, const struct session_child
 		return -ENOMEM;
 	if (s->reach)           /* the parent's freed ranges: not the child's */
 		reach_freed_release(&s->reach->freed);
+	if (s->regions) {       /* --mmap: the parent's mappings, as for blocks */
+		regions_destroy(s->regions);
+		if (!(s->regions = regions_create()))
+			return -ENOMEM;
+	}
 	s->parent_pid = t->pid;
 	t->pid = pid;
 	s->end_reason = NULL, s->detaching = 0, s->exited = 0, s->execd = 0;
