@@ -14,14 +14,18 @@
 #      a ready-to-paste suppression for each leaking stack for the case
 #      where the leak is accepted rather than fixed;
 #   2  leaktrap could not do its job (the command cannot be executed,
-#      ptrace is not permitted, ...): no verdict on the code.
+#      ptrace is not permitted, the --max-blocks limit cut the trace
+#      short, ...): no verdict on the code;
+#   3  the test command itself failed (exited non-zero or was killed):
+#      leaktrap's status 8, which takes precedence over the leak verdict;
+#      the report is printed all the same.
 #
 # LEAKTRAP names the leaktrap to run (default: leaktrap from PATH).  The
 # test program keeps the script's standard input, output and error; the
 # report goes to a file so that it does not mix with the program's output.
 #
-# leaktrap's exit status is not the test program's: let the tests report
-# their own failures separately (a run without leaktrap, or a result file).
+# leaktrap says only whether the test command failed (status 8), not how:
+# let the tests report their own failures (their output, a result file).
 # To accept the leaks a branch already has and fail only on new ones, save
 # a JSON report (-f json -o base.json) of the main branch and add
 # "--baseline base.json" below: only stacks that grew are reported.
@@ -54,7 +58,7 @@ if [ -z "$dir" ]; then
 fi
 mkdir -p "$dir" || exit 2
 
-# Any status leaktrap does not use for itself (0 to 7) tells a leak apart.
+# Any status leaktrap does not use for itself (0 to 9) tells a leak apart.
 leak_status=42
 
 "$leaktrap" \
@@ -76,6 +80,15 @@ case $status in
 	cat "$dir/leaks.txt"
 	echo "ci: fix the leak, or add the suppression printed above to $supp"
 	exit 1
+	;;
+8)
+	echo "ci: $* failed (see its output above); the leak report ($dir/leaks.txt):"
+	cat "$dir/leaks.txt"
+	exit 3
+	;;
+9)
+	echo "ci: too many live blocks (--max-blocks): the report is partial, no verdict on $*" >&2
+	exit 2
 	;;
 *)
 	echo "ci: leaktrap failed with status $status: no verdict on $*" >&2

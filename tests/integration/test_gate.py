@@ -12,7 +12,8 @@ twin app_fixed (frees them).
   output loads back and suppresses the stacks it was made from.
 - --baseline: a stack that grew beyond an earlier report is reported, one
   that did not is not; a missing or foreign baseline is exit 2.
-- docs/ci-example.sh fails on app and passes on app_fixed."""
+- docs/ci-example.sh fails on app and passes on app_fixed, and tells a
+  failing test command (3) from a leak (1) and from leaktrap failing (2)."""
 
 import os
 import re
@@ -237,6 +238,11 @@ def ci_example(t):
                name='ci-example.sh (no program)', env={'LEAKTRAP': t.leaktrap_path},
                stdin=subprocess.DEVNULL)
     h.check_eq(p.wait(), 2, 'docs/ci-example.sh when leaktrap fails: exit status')
+    p = h.Proc(['sh', CI_SCRIPT, '-o', t.path('ci-false'), 'false'],
+               name='ci-example.sh false', env={'LEAKTRAP': t.leaktrap_path},
+               stdin=subprocess.DEVNULL)
+    h.check_eq(p.wait(), 3, 'docs/ci-example.sh when the test command fails: exit status')
+    h.check('ci: false failed' in p.out.text(), 'it says the command failed', p.describe())
 
 
 def body(t):
