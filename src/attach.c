@@ -392,9 +392,19 @@ static int run_to_entry(struct session *s, pid_t pid)
 	if (!entry)
 		return -ENOEXEC;
 	if ((err = mem_open(&s->t.mem, pid)) ||
-	    (err = mem_read(&s->t.mem, entry, orig, arch_bp_len)) ||
-	    (err = mem_write_text(&s->t.mem, pid, entry, arch_bp_insn, arch_bp_len)))
+	    (err = mem_read(&s->t.mem, entry, orig, arch_bp_len)))
 		return err;
+	/* the guardian knows the temporary breakpoint before it exists: if
+	 * leaktrap dies while the program runs to its entry (constructors,
+	 * an exec'd image's loader), it puts the byte back */
+	struct probe bp = { .addr = entry, .arming = 1 };
+	struct target one = { .pid = pid, .probes = &bp, .n_probes = 1 };
+	memcpy(bp.orig, orig, arch_bp_len);
+	guard_publish_probes(&one);
+	if ((err = mem_write_text(&s->t.mem, pid, entry, arch_bp_insn, arch_bp_len))) {
+		guard_publish_clean();
+		return err;
+	}
 	do {
 		if (ptrace(PTRACE_CONT, pid, NULL, NULL) < 0 ||
 		    (err = wait_launch_stop(pid, &status)) < 0)
@@ -403,6 +413,8 @@ static int run_to_entry(struct session *s, pid_t pid)
 	} while (!err && arch_trap_pc_to_bp(arch_regs_pc(&regs)) != entry);
 	if (!err)
 		err = mem_write_text(&s->t.mem, pid, entry, orig, arch_bp_len);
+	if (!err)
+		guard_publish_clean();
 	arch_regs_set_pc(&regs, entry);
 	mem_close(&s->t.mem);
 	return err ? err : arch_set_regs(pid, &regs);

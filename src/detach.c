@@ -283,8 +283,10 @@ static void unmap_scratch(struct session *s, int needed)
 		return;
 	if (!th) {
 		lt_warn("left leaktrap's scratch page mapped in pid %d: no thread is in a "
-			"state to unmap it through (it only jumps back to the original code)",
-			(int)s->t.pid);
+			"state to unmap it through (it only jumps back to the original code)%s",
+			(int)s->t.pid, s->t.trapnet_installed ?
+			"; its SIGTRAP handler there stays installed (a breakpoint of the "
+			"process's own then ends it after 5 s, not at once)" : "");
 		return;
 	}
 	if (s->t.trapnet_installed && trapnet_remove(&s->t, &s->t.mem, th) < 0) {

@@ -164,6 +164,8 @@ static int become_child(struct session *s, pid_t pid, const struct session_child
 	th->sigframe_in_scratch = c->sigframe_in_scratch;
 	th->n_shadow = c->n_shadow;
 	memcpy(th->shadow, c->shadow, c->n_shadow * sizeof(c->shadow[0]));
+	for (unsigned i = 0; i < th->n_shadow; i++)     /* the parent's blocks */
+		th->shadow[i].took_old = th->shadow[i].old_known = 0;
 	return tracee_resume(th);
 }
 

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "leaktrap/compat.h"
 #include "leaktrap/error.h"
 #include "leaktrap/guardian.h"
 #include "leaktrap/mem.h"
@@ -73,13 +74,25 @@ void guard_publish_probes(const struct target *t)
 {
 	if (!g)
 		return;
-	unsigned n = t->n_probes < GUARD_MAX_PATCHES ? t->n_probes : GUARD_MAX_PATCHES;
-	for (unsigned i = 0; i < n; i++) {
-		g->patches[i].addr = t->probes[i].addr;
-		memcpy(g->patches[i].orig, t->probes[i].orig, ARCH_BP_MAX_LEN);
+	/* the breakpoints in place or about to be, not those of objects
+	 * unloaded since (their addresses may hold other code now) */
+	unsigned n = 0, want = 0;
+	g->n_patches = 0;               /* shrinks before entries change */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < t->n_probes; i++) {
+		const struct probe *p = &t->probes[i];
+		if (!p->armed && !p->arming)
+			continue;
+		want++;
+		if (n == GUARD_MAX_PATCHES)
+			continue;
+		g->patches[n].addr = p->addr;
+		memcpy(g->patches[n].orig, p->orig, ARCH_BP_MAX_LEN);
+		n++;
 	}
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	g->n_patches = n;
-	g->n_unpublished = t->n_probes - n;
+	g->n_unpublished = want - n;
 	g->trampoline = t->trampoline;
 	g->trapnet = t->trapnet_installed ? t->trapnet : 0;
 	g->trapnet_sa = t->trapnet_sa;
@@ -214,7 +227,7 @@ static struct thread *record_of(pid_t tid)
 static int wait_stop(pid_t tid, int *status)
 {
 	pid_t r;
-	while ((r = waitpid(tid, status, __WALL)) < 0 && errno == EINTR)
+	while ((r = compat_waitpid(tid, status, __WALL)) < 0 && errno == EINTR)
 		;
 	return r == tid && WIFSTOPPED(*status) ? 0 : -ESRCH;
 }
@@ -225,22 +238,22 @@ static void nap_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* PTRACE_SEIZE (retrying while the dead tracer's hold is released) and
- * stop one thread.  Returns 0, or -ESRCH if it is gone. */
+/* Attach to one thread and stop it (PTRACE_SEIZE + INTERRUPT, or the
+ * no-seize fallback), retrying while the dead tracer's hold is released.
+ * Returns 0, or -ESRCH if it is gone. */
 static int seize_one(pid_t tid, int *status)
 {
 	for (int tries = 0;; tries++) {
 		char state[16];
-		if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) == 0)
+		int err = compat_seize_stop(tid, 0);
+		if (err == 0)
 			break;
-		if (errno != EPERM || tries == 40 ||
+		if (err != -EPERM || tries == 40 ||
 		    procfs_status(tid, "State", state, sizeof(state)) < 0 ||
 		    state[0] == 'Z' || state[0] == 'X')
-			return -errno;
+			return err;
 		nap_ms(5);
 	}
-	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
-		return -ESRCH;
 	return wait_stop(tid, status);
 }
 
@@ -427,7 +440,7 @@ static void rescue(struct rescue_stats *st)
 	if (seize_all(g->pid, &r, &n) < 0 || mem_open(&m, g->pid) < 0) {
 		st->gone = 1;
 		for (unsigned i = 0; i < n; i++)
-			(void)ptrace(PTRACE_DETACH, r[i].tid, NULL, NULL);
+			(void)compat_detach(r[i].tid, 0);
 		free(r);
 		return;
 	}
@@ -465,7 +478,7 @@ static void rescue(struct rescue_stats *st)
 		if (g->used[k] && g->pool[k].tid)
 			restore_returns(&m, &g->pool[k], done[k], st);
 	for (unsigned i = 0; i < n; i++)
-		(void)ptrace(PTRACE_DETACH, r[i].tid, NULL, (void *)(long)(sig ? sig[i] : 0));
+		(void)compat_detach(r[i].tid, sig ? sig[i] : 0);
 	mem_close(&m);
 	free(sig);
 	free(r);

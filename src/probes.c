@@ -134,14 +134,19 @@ int probes_add(struct target *t, struct thread *th, const struct allocsym *syms,
 	/* slots first, then the breakpoints: a thread that meets one finds
 	 * its slot ready */
 	int ferr = n_todo ? scratch_flush(t, th->tid) : 0;
-	if (n_todo && !ferr)
+	if (n_todo && !ferr) {
+		for (size_t i = 0; i < n_todo; i++)
+			todo[i]->arming = 1;
 		guard_publish_probes(t);        /* before the new breakpoints exist */
+	}
 	for (size_t i = 0; i < n_todo && !ferr; i++) {
 		struct probe *p = todo[i];
 		ferr = mem_write_text(&t->mem, th->tid, p->addr, arch_bp_insn, arch_bp_len);
 		p->armed = !ferr;
 		*added_ret += p->armed;
 	}
+	for (size_t i = 0; i < n_todo; i++)
+		todo[i]->arming = 0;
 	free(todo);
 	return err ? err : ferr;
 }
@@ -164,6 +169,8 @@ int probes_arm(struct target *t, pid_t stopped_tid)
 	int err = scratch_flush(t, stopped_tid);
 	if (!err) {
 		trapnet_install(t, target_thread(t, stopped_tid));
+		for (unsigned i = 0; i < t->n_probes; i++)
+			t->probes[i].arming = 1;
 		guard_publish_probes(t);        /* before any breakpoint exists */
 	}
 	for (unsigned i = 0; i < t->n_probes && !err; i++) {
@@ -171,6 +178,8 @@ int probes_arm(struct target *t, pid_t stopped_tid)
 		err = mem_write_text(&t->mem, stopped_tid, p->addr, arch_bp_insn, arch_bp_len);
 		p->armed = !err;
 	}
+	for (unsigned i = 0; i < t->n_probes; i++)
+		t->probes[i].arming = 0;
 	if (err) {
 		lt_error_errno(err, "cannot write a breakpoint into pid %d", (int)t->pid);
 		struct thread *th = target_thread(t, stopped_tid);

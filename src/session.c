@@ -390,6 +390,12 @@ static void unhijack_all(struct session *s, struct thread *th)
 {
 	for (unsigned i = th->n_shadow; i-- > 0;) {
 		const struct shadow *e = &th->shadow[i];
+		uint64_t word;
+		/* only where our trampoline still is: a frame left by a
+		 * longjmp may be live data of newer frames now */
+		if (mem_read(&s->t.mem, e->ret_slot, &word, sizeof(word)) ||
+		    word != s->t.trampoline)
+			continue;
 		if (mem_write_data(&s->t.mem, e->ret_slot, &e->orig_ret, sizeof(e->orig_ret)))
 			lt_debug("thread %d: cannot put back a return address at 0x%llx",
 				 (int)th->tid, (unsigned long long)e->ret_slot);
@@ -415,6 +421,7 @@ static void rescan_objects(struct session *s, struct thread *th)
 	s->t.maps = m;
 	s->maps_refreshed = session_now();
 	probes_forget_unmapped(&s->t, &s->t.maps);
+	guard_publish_probes(&s->t);    /* without the probes of objects gone */
 	unsigned gen = s->t.mods->generation;
 	if (modules_update(s->t.mods, &s->t.maps, &s->t.mem) < 0)
 		lt_debug("cannot add the objects mapped since");
@@ -969,7 +976,8 @@ void session_run(struct session *s, double duration_s)
 							 : next_stop(s, &status);
 		if (tid > 0) {
 			session_handle_stop(s, tid, status);
-			if (status == TRAP_UNTAKEN)
+			/* (no-seize: compat_waitpid took the stop already) */
+			if (status == TRAP_UNTAKEN && !compat_has(COMPAT_NO_SEIZE))
 				take_if_not_resumed(s, tid);
 			if (s->exec_pending)
 				session_follow_exec(s);

@@ -72,11 +72,20 @@ int trapnet_remove(struct target *t, struct mem *m, struct thread *th)
 		return 0;
 	if ((err = arch_get_regs(th->tid, &regs)) < 0)
 		return err;
-	/* the current action, read into the stack far below the thread's sp */
-	uint64_t buf = (arch_regs_sp(&regs) - 4096) & ~15ULL, handler = 0;
+	/* The current action, read into the thread's stack just below its red
+	 * zone: dead memory by the ABI, where a signal frame would go too.
+	 * Not far below: on a sigaltstack in the heap that would be live data.
+	 * If it cannot be read, the disposition is left alone: it may be the
+	 * process's own since. */
+	uint64_t buf = (arch_regs_sp(&regs) - 128 - 64) & ~15ULL, handler = 0;
 	uint64_t get[6] = { SIGTRAP, 0, buf, 8, 0, 0 };
-	if (inject_syscall(t, th, arch_sysno(ARCH_SYS_RT_SIGACTION), get, &res) == 0 && res == 0 &&
-	    mem_read(m, buf, &handler, sizeof(handler)) == 0 && handler != t->trapnet)
+	if ((err = inject_syscall(t, th, arch_sysno(ARCH_SYS_RT_SIGACTION), get, &res)) < 0)
+		return err;
+	if (res != 0)
+		return (int)res;
+	if ((err = mem_read(m, buf, &handler, sizeof(handler))) < 0)
+		return err;
+	if (handler != t->trapnet)
 		return 0;                   /* the process installed its own since */
 	uint64_t set[6] = { SIGTRAP, t->trapnet + ARCH_TRAPNET_DFL, 0, 8, 0, 0 };
 	if ((err = inject_syscall(t, th, arch_sysno(ARCH_SYS_RT_SIGACTION), set, &res)) < 0)

@@ -52,6 +52,7 @@ struct probe {
 	uint64_t slot_addr;           /* XOL slot, 0 for SKIP */
 	struct arch_probe_plan plan;
 	int armed;                    /* breakpoint bytes are in place */
+	int arming;                   /* about to be: published to the guardian */
 };
 
 /* ---- scratch pages ---------------------------------------------------- */
