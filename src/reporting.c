@@ -284,7 +284,12 @@ static void interval_report(struct reporter *r, struct session *s)
 	o.top = 0;                          /* snapshot every stack */
 	struct reporter tmp = *r;
 	tmp.o = &o;
-	if (build(&tmp, s, &rep, 0) < 0)
+	/* --print-suppressions credits the reports of the end (and of each
+	 * image an exec replaced), not the snapshots on the way */
+	int was = suppressions_freeze_counts(r->supp, 1);
+	int err = build(&tmp, s, &rep, 0);
+	suppressions_freeze_counts(r->supp, was);
+	if (err < 0)
 		return;
 	snapshot(r, &rep, stacks_count(s->stacks));
 	report_truncate(&rep, r->o->top);
@@ -344,8 +349,6 @@ static void image_end(struct session *s, void *arg)
 		return;
 	}
 	r->earlier = v;
-	if (r->supp)
-		suppressions_reset_counts(r->supp);
 	const char *reason = s->end_reason;
 	s->end_reason = "exec";
 	if (build(r, s, &r->earlier[r->n_earlier], 0) == 0)
@@ -380,6 +383,7 @@ void reporter_follow_child(struct reporter *r, struct session *s)
 	for (unsigned i = 0; i < r->n_earlier; i++)
 		report_release(&r->earlier[i]);
 	r->n_earlier = 0;
+	suppressions_reset_counts(r->supp);     /* the parent's were credited there */
 	for (unsigned i = 0; i < r->n_snaps; i++)
 		free(r->snaps[i].bytes);
 	r->n_snaps = 0;
@@ -394,8 +398,6 @@ int reporter_final(struct reporter *r, struct session *s, const char *extra,
 {
 	struct report rep;
 	clear_status(r);
-	if (r->supp)
-		suppressions_reset_counts(r->supp);    /* interval reports counted too */
 	int err = build(r, s, &rep, 1);
 	if (err) {
 		lt_error_errno(err, "cannot build the report");
@@ -420,7 +422,8 @@ int reporter_final(struct reporter *r, struct session *s, const char *extra,
 	err = write_reports(&out, r->o);
 	if (r->o->print_suppressions && r->supp && suppressions_write_used(r->supp, stderr) < 0)
 		err = -EIO;
-	if (r->o->gen_suppressions && suppressions_write_generated(&rep, stderr) < 0)
+	if (r->o->gen_suppressions &&
+	    suppressions_write_generated_all(all, r->n_earlier + 1, stderr) < 0)
 		err = -EIO;
 	if (err)
 		lt_error_errno(err, "cannot write the report%s%s",
