@@ -17,6 +17,10 @@ Every report written counts, not only the last image's:
 each), and the file of both reports is a valid --baseline (every report's
 stacks count).
 
+With --reachability the old image's report says why it has no
+classification (its memory is gone) and the CI gate leaves it out: only
+the new image, scanned at the end, is judged by --errors-for-leak-kinds.
+
 With --no-follow-exec the session ends at the exec with a message: one
 report, the old image's, and the new image runs untraced."""
 
@@ -119,6 +123,23 @@ def every_report_counts(t):
         h.check_no_stack_with(r, ('leak_new', 'mode_exec_new'))
 
 
+def reachability(t):
+    # errors for no kind: only an unclassified report could fail the gate
+    rs, lt = run_exec(t, 'reach', '--reachability', '--errors-for-leak-kinds', 'none',
+                      '--error-exitcode', '9')
+    old, new = rs
+    rr = old['reachability']
+    h.check(rr is not None and not rr['complete'] and 'exec' in (rr['note'] or '')
+            and old['summary'] is None,
+            f'the old image\'s report says why it is not classified: {rr!r}')
+    h.check(old['stacks'] and all(s['kind'] is None for s in old['stacks']),
+            'the old image\'s plain stacks are listed')
+    h.check_leak_stacks(old, ('leak_old', 'mode_exec'), 3, 300, source='life.c')
+    h.check(new['reachability']['complete'] and new['summary'] is not None,
+            'the new image is scanned at the end')
+    h.check_eq(new['reachability']['error_blocks'], 0, 'new image: no error kinds')
+
+
 def no_follow(t):
     fx = t.fixture('life', '--mode', 'exec', name='life exec (no follow)')
     fx.ready()
@@ -147,6 +168,7 @@ def body(t):
     follow(t, 'exec-mt', threads=3)
     no_follow(t)
     every_report_counts(t)
+    reachability(t)
 
 
 h.main(body, fixtures=('life',))
