@@ -3,10 +3,15 @@
  * baseline.c - reading an earlier JSON report (json-c) into a table of
  * stack signatures -> live bytes, and filtering a new report against it.
  * A signature is the list of "function@module-basename" of the frames
- * ("?" for an unknown part).  Pure: no tracing.
+ * ("?" for an unknown part).  A file may hold several reports one after
+ * the other (an exec'd program, --follow-forks): the stacks of all count.
+ * With --reachability a stack is a loss record of one kind: when both the
+ * baseline's record and the new one have a kind, they match only if the
+ * kinds are equal.  Pure: no tracing.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +23,12 @@
 struct entry {
 	char *sig;
 	unsigned long long bytes;
+	int kind;               /* enum reach_kind, -1 without */
 };
 
 struct baseline {
 	struct entry *v;
-	size_t n;
+	size_t n, cap;
 };
 
 static const char *base_name(const char *path)
@@ -88,7 +94,16 @@ static int bad(char *err, size_t errlen, const char *name, const char *what)
 	return -EINVAL;
 }
 
-/* One element of "stacks": {"bytes": int, "frames": [...]} */
+/* A loss record's "kind" name, or -1 (none, or a name not known). */
+static int kind_of(const char *name)
+{
+	for (int k = 0; name && k < REACH_KINDS; k++)
+		if (!strcmp(name, reach_kind_name((enum reach_kind)k)))
+			return k;
+	return -1;
+}
+
+/* One element of "stacks": {"bytes": int, "frames": [...], "kind"?: str} */
 static int add_stack(struct baseline *b, struct json_object *st)
 {
 	struct json_object *bytes, *frames;
@@ -97,10 +112,18 @@ static int add_stack(struct baseline *b, struct json_object *st)
 	    !json_object_object_get_ex(st, "frames", &frames) ||
 	    !json_object_is_type(frames, json_type_array))
 		return -EINVAL;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 16;
+		struct entry *v = realloc(b->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		b->v = v, b->cap = cap;
+	}
 	char *sig = json_signature(frames);
 	if (!sig)
 		return -ENOMEM;
 	b->v[b->n].sig = sig;
+	b->v[b->n].kind = kind_of(str_field(st, "kind"));
 	b->v[b->n++].bytes = (unsigned long long)json_object_get_int64(bytes);
 	return 0;
 }
@@ -118,31 +141,54 @@ static int fill(struct baseline *b, const char *name, struct json_object *root,
 	    !json_object_is_type(stacks, json_type_array))
 		return bad(err, errlen, name, "no \"stacks\" array");
 	size_t n = json_object_array_length(stacks);
-	b->v = calloc(n ? n : 1, sizeof(*b->v));
-	if (!b->v)
-		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		int e = add_stack(b, json_object_array_get_idx(stacks, i));
 		if (e)
 			return e == -ENOMEM ? e : bad(err, errlen, name, "a stack without bytes or frames");
 	}
-	qsort(b->v, b->n, sizeof(*b->v), cmp_entry);
 	return 0;
+}
+
+/* Every JSON value of text, one after the other (whitespace between). */
+static int fill_all(struct baseline *b, const char *name, const char *text,
+		    char *err, size_t errlen)
+{
+	struct json_tokener *tok = json_tokener_new();
+	size_t left = strlen(text);
+	unsigned n_reports = 0;
+	int e = tok ? 0 : -ENOMEM;
+	while (!e) {
+		size_t ws = strspn(text, " \t\r\n");
+		text += ws, left -= ws;
+		if (!left && n_reports)
+			break;
+		json_tokener_reset(tok);
+		struct json_object *root = json_tokener_parse_ex(tok, text, (int)(left < INT_MAX ? left : INT_MAX));
+		enum json_tokener_error jerr = json_tokener_get_error(tok);
+		if (!root) {
+			char what[128];
+			snprintf(what, sizeof(what), "not JSON: %s",
+				 !left || jerr == json_tokener_continue ? "unexpected end of data"
+				 : json_tokener_error_desc(jerr));
+			return json_tokener_free(tok), bad(err, errlen, name, what);
+		}
+		size_t used = json_tokener_get_parse_end(tok);
+		e = fill(b, name, root, err, errlen);
+		json_object_put(root);
+		text += used, left -= used;
+		n_reports++;
+	}
+	json_tokener_free(tok);
+	if (!e)
+		qsort(b->v, b->n, sizeof(*b->v), cmp_entry);
+	return e;
 }
 
 int baseline_parse(const char *name, const char *json, struct baseline **b_ret,
 		   char *err, size_t errlen)
 {
-	enum json_tokener_error jerr;
-	struct json_object *root = json_tokener_parse_verbose(json, &jerr);
-	if (!root) {
-		char what[128];
-		snprintf(what, sizeof(what), "not JSON: %s", json_tokener_error_desc(jerr));
-		return bad(err, errlen, name, what);
-	}
 	struct baseline *b = calloc(1, sizeof(*b));
-	int e = b ? fill(b, name, root, err, errlen) : -ENOMEM;
-	json_object_put(root);
+	int e = b ? fill_all(b, name, json, err, errlen) : -ENOMEM;
 	if (e) {
 		if (e == -ENOMEM)
 			snprintf(err, errlen, "%s: out of memory", name);
@@ -190,7 +236,7 @@ void baseline_destroy(struct baseline *b)
 
 unsigned long long baseline_bytes(const struct baseline *b, const struct report_stack *rs)
 {
-	struct entry key = { signature_of(rs), 0 };
+	struct entry key = { .sig = signature_of(rs) };
 	unsigned long long sum = 0;
 	if (!key.sig)
 		return 0;
@@ -199,7 +245,8 @@ unsigned long long baseline_bytes(const struct baseline *b, const struct report_
 	while (e && e > b->v && !strcmp(e[-1].sig, key.sig))
 		e--;
 	for (; e && e < b->v + b->n && !strcmp(e->sig, key.sig); e++)
-		sum += e->bytes;
+		if (e->kind < 0 || rs->kind < 0 || e->kind == rs->kind)
+			sum += e->bytes;
 	free(key.sig);
 	return sum;
 }

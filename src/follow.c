@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +31,34 @@
 #include "leaktrap/tracee.h"
 
 enum { ACK_TIMEOUT_S = 60 };
+
+/* Subtracers that failed, in memory shared by every leaktrap process of
+ * the run (mapped before the first fork): the session loop reaps a
+ * subtracer that ends early without handing its status on. */
+struct sub_failures {
+	unsigned n;
+	pid_t first;                    /* the process the first one traced */
+};
+static struct sub_failures *failures;
+
+static void note_failure(pid_t traced)
+{
+	if (failures && __atomic_fetch_add(&failures->n, 1, __ATOMIC_SEQ_CST) == 0)
+		__atomic_store_n(&failures->first, traced, __ATOMIC_SEQ_CST);
+}
+
+void session_subtracer_status(const struct session *s, int rc)
+{
+	if (rc == LT_EXIT_ERROR)
+		note_failure(s->t.pid);
+}
+
+unsigned session_subtracer_failures(pid_t *pid_ret)
+{
+	unsigned n = failures ? __atomic_load_n(&failures->n, __ATOMIC_SEQ_CST) : 0;
+	*pid_ret = n ? __atomic_load_n(&failures->first, __ATOMIC_SEQ_CST) : 0;
+	return n;
+}
 
 struct parked {
 	pid_t pid;
@@ -204,6 +233,15 @@ static void hand_off(struct session *s, pid_t pid, struct session_child *c)
 	if (s->n_subs == SESSION_MAX_SUBTRACERS || park(&pk) < 0) {
 		release(s, pid, c);
 		return;
+	}
+	if (!failures) {
+		void *m = mmap(NULL, sizeof(*failures), PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			lt_warn("cannot share memory with the tracers of fork children: "
+				"their failures will not change the exit status");
+		else
+			failures = m;
 	}
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(ack, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0)
 		goto fail;
@@ -382,9 +420,17 @@ out:
 		if (s->subs[i].fd >= 0)
 			close(s->subs[i].fd);   /* a writer left blocked gets EPIPE */
 	}
-	for (unsigned i = 0; i < s->n_subs; i++)
-		while (waitpid(s->subs[i].pid, NULL, 0) < 0 && errno == EINTR)
+	for (unsigned i = 0; i < s->n_subs; i++) {
+		int status = 0;
+		pid_t r;
+		while ((r = waitpid(s->subs[i].pid, &status, 0)) < 0 && errno == EINTR)
 			;
+		if (r > 0 && WIFSIGNALED(status)) {    /* exit 1 noted itself */
+			lt_warn("the tracer of a fork child (leaktrap pid %d) was killed by signal %d",
+				(int)s->subs[i].pid, WTERMSIG(status));
+			note_failure(0);
+		}
+	}
 	s->n_subs = 0;
 	free(bufs), free(lens), free(caps), free(buf);
 }

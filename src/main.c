@@ -52,6 +52,17 @@ static int finish(struct session *s, const struct cli_options *o, struct reporte
 	if (reporter_final(r, s, extra, extra_len, &leaked) < 0)
 		rc = LT_EXIT_ERROR;
 	free(extra);
+	pid_t failed;
+	unsigned n_failed = s->parent_pid ? 0 : session_subtracer_failures(&failed);
+	if (n_failed) {                 /* the first leaktrap answers for all */
+		if (failed)
+			lt_error("the tracing of fork child %d failed%s: see the messages above",
+				 (int)failed, n_failed > 1 ? " (and of others)" : "");
+		else
+			lt_error("the tracing of %u fork %s failed: see the messages above",
+				 n_failed, n_failed > 1 ? "children" : "child");
+		rc = LT_EXIT_ERROR;
+	}
 	if (rc == LT_EXIT_OK && launched && command_failed(s, o->argv[0]))
 		rc = LT_EXIT_COMMAND_FAILED;
 	if (rc == LT_EXIT_OK && !strcmp(s->end_reason, "max-blocks"))
@@ -77,6 +88,10 @@ static void subtracer(struct session *s, void *arg)
 	reporter_follow_child(x->r, s);
 	session_run(s, 0);
 	int rc = finish(s, x->o, x->r, 0);
+	const char *fail = getenv("LEAKTRAP_DEBUG_FAIL");     /* tests */
+	if (fail && !strcmp(fail, "subtracer"))
+		rc = LT_EXIT_ERROR;
+	session_subtracer_status(s, rc);
 	fflush(stdout);
 	_exit(rc);
 }

@@ -45,6 +45,8 @@ struct reporter {
 	double last_status;
 	struct report *earlier;         /* images replaced by execve, in order */
 	unsigned n_earlier;
+	struct reach_report old_image;  /* --reachability: what their reports
+	                                 * say (not scanned, and why) */
 };
 
 int reporter_create(const struct cli_options *o, struct reporter **r_ret)
@@ -56,6 +58,8 @@ int reporter_create(const struct cli_options *o, struct reporter **r_ret)
 	}
 	r->o = o;
 	r->tty = isatty(STDERR_FILENO);
+	snprintf(r->old_image.note, sizeof(r->old_image.note),
+		 "the target called exec: the old image's memory is gone, not scanned");
 	if (o->n_suppressions && !(r->supp = suppressions_create())) {
 		reporter_destroy(r);
 		lt_error("out of memory");
@@ -119,12 +123,15 @@ static void attach_series(const struct reporter *r, struct report *rep)
 	}
 }
 
-/* final: the end-of-session report, the only one with reachability. */
-static int build(struct reporter *r, struct session *s, struct report *rep, int final)
+/* reach: --reachability's scan for the end-of-session report, a not-done
+ * one with its note for an image an exec replaced, NULL for the interval
+ * reports (and without the option). */
+static int build(struct reporter *r, struct session *s, struct report *rep,
+		 const struct reach_report *reach)
 {
 	struct report_options ro = r->o->report;
 	ro.now_ns = now_ns();
-	ro.reach = final && s->reach ? &s->reach->rep : NULL;
+	ro.reach = s->reach ? reach : NULL;
 	int err = report_build(s->ledger, s->stacks, &ro, rep);
 	if (err)
 		return err;
@@ -284,7 +291,12 @@ static void interval_report(struct reporter *r, struct session *s)
 	o.top = 0;                          /* snapshot every stack */
 	struct reporter tmp = *r;
 	tmp.o = &o;
-	if (build(&tmp, s, &rep, 0) < 0)
+	/* --print-suppressions credits the reports of the end (and of each
+	 * image an exec replaced), not the snapshots on the way */
+	int was = suppressions_freeze_counts(r->supp, 1);
+	int err = build(&tmp, s, &rep, NULL);
+	suppressions_freeze_counts(r->supp, was);
+	if (err < 0)
 		return;
 	snapshot(r, &rep, stacks_count(s->stacks));
 	report_truncate(&rep, r->o->top);
@@ -344,11 +356,9 @@ static void image_end(struct session *s, void *arg)
 		return;
 	}
 	r->earlier = v;
-	if (r->supp)
-		suppressions_reset_counts(r->supp);
 	const char *reason = s->end_reason;
 	s->end_reason = "exec";
-	if (build(r, s, &r->earlier[r->n_earlier], 0) == 0)
+	if (build(r, s, &r->earlier[r->n_earlier], &r->old_image) == 0)
 		r->n_earlier++;
 	else
 		lt_warn("cannot build the report of pid %d before its exec", (int)s->t.pid);
@@ -380,6 +390,7 @@ void reporter_follow_child(struct reporter *r, struct session *s)
 	for (unsigned i = 0; i < r->n_earlier; i++)
 		report_release(&r->earlier[i]);
 	r->n_earlier = 0;
+	suppressions_reset_counts(r->supp);     /* the parent's were credited there */
 	for (unsigned i = 0; i < r->n_snaps; i++)
 		free(r->snaps[i].bytes);
 	r->n_snaps = 0;
@@ -394,9 +405,7 @@ int reporter_final(struct reporter *r, struct session *s, const char *extra,
 {
 	struct report rep;
 	clear_status(r);
-	if (r->supp)
-		suppressions_reset_counts(r->supp);    /* interval reports counted too */
-	int err = build(r, s, &rep, 1);
+	int err = build(r, s, &rep, s->reach ? &s->reach->rep : NULL);
 	if (err) {
 		lt_error_errno(err, "cannot build the report");
 		return err;
@@ -410,7 +419,12 @@ int reporter_final(struct reporter *r, struct session *s, const char *extra,
 	r->earlier = all;
 	all[r->n_earlier] = rep;
 	for (unsigned i = 0; i <= r->n_earlier; i++) {
-		/* with reachability: the kinds --errors-for-leak-kinds names */
+		/* with reachability: the kinds --errors-for-leak-kinds names;
+		 * an image an exec replaced could not be scanned (its memory is
+		 * gone): it is left out rather than counting its reachable
+		 * blocks as errors */
+		if (r->o->reachability && i < r->n_earlier)
+			continue;
 		int reach = report_has_reach(&all[i]);
 		uint64_t bytes = reach ? all[i].error_bytes : all[i].leak_bytes;
 		uint64_t blocks = reach ? all[i].error_blocks : all[i].leak_blocks;
@@ -420,7 +434,8 @@ int reporter_final(struct reporter *r, struct session *s, const char *extra,
 	err = write_reports(&out, r->o);
 	if (r->o->print_suppressions && r->supp && suppressions_write_used(r->supp, stderr) < 0)
 		err = -EIO;
-	if (r->o->gen_suppressions && suppressions_write_generated(&rep, stderr) < 0)
+	if (r->o->gen_suppressions &&
+	    suppressions_write_generated_all(all, r->n_earlier + 1, stderr) < 0)
 		err = -EIO;
 	if (err)
 		lt_error_errno(err, "cannot write the report%s%s",

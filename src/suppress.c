@@ -30,6 +30,7 @@ struct suppressions {
 	struct suppression *v;
 	unsigned n;
 	unsigned cap;
+	int frozen;          /* suppressions_freeze_counts() */
 };
 
 /* The state of one load: where we are, for messages and rollback. */
@@ -48,6 +49,14 @@ void suppressions_reset_counts(struct suppressions *s)
 {
 	for (unsigned i = 0; s && i < s->n; i++)
 		s->v[i].stacks = s->v[i].bytes = s->v[i].blocks = 0;
+}
+
+int suppressions_freeze_counts(struct suppressions *s, int frozen)
+{
+	int was = s ? s->frozen : 0;
+	if (s)
+		s->frozen = frozen;
+	return was;
 }
 
 struct suppressions *suppressions_create(void)
@@ -414,7 +423,7 @@ void suppressions_count(struct suppressions *s, int idx, uint64_t bytes,
 {
 	struct suppression *e;
 
-	if (!s || idx < 0 || (unsigned)idx >= s->n)
+	if (!s || s->frozen || idx < 0 || (unsigned)idx >= s->n)
 		return;
 	e = &s->v[idx];
 	e->stacks++;
@@ -529,24 +538,57 @@ static void write_pattern(const char *name, FILE *out)
 	fputc('\n', out);
 }
 
-static void write_generated_stack(const struct report_stack *rs, FILE *out)
+static void write_generated(const char *name, uint64_t bytes, uint64_t blocks, FILE *out)
 {
-	const char *name = gen_name(rs);
-
-	fprintf(out, "# %" PRIu64 " %s in %" PRIu64 " %s%s\n", rs->bytes,
-		rs->bytes == 1 ? "byte" : "bytes", rs->blocks,
-		rs->blocks == 1 ? "allocation" : "allocations",
+	fprintf(out, "# %" PRIu64 " %s in %" PRIu64 " %s%s\n", bytes,
+		bytes == 1 ? "byte" : "bytes", blocks,
+		blocks == 1 ? "allocation" : "allocations",
 		name ? "" : " (no function or module known to suppress by)");
 	if (name)
 		write_pattern(name, out);
 }
 
+/* Has a stack before (r, i) in reps the pattern name? */
+static int seen_before(const struct report *reps, unsigned r, unsigned i, const char *name)
+{
+	for (unsigned q = 0; q <= r; q++)
+		for (unsigned j = 0; j < (q == r ? i : reps[q].n_stacks); j++) {
+			const char *other = gen_name(&reps[q].stacks[j]);
+			if (other && !strcmp(other, name))
+				return 1;
+		}
+	return 0;
+}
+
+int suppressions_write_generated_all(const struct report *reps, unsigned n, FILE *out)
+{
+	int any = 0;
+
+	for (unsigned r = 0; r < n; r++)
+		for (unsigned i = 0; i < reps[r].n_stacks; i++) {
+			const struct report_stack *rs = &reps[r].stacks[i];
+			const char *name = gen_name(rs);
+			uint64_t bytes = rs->bytes, blocks = rs->blocks;
+
+			if (name && seen_before(reps, r, i, name))
+				continue;
+			/* one pattern: the bytes of every stack it matches */
+			for (unsigned q = r; name && q < n; q++)
+				for (unsigned j = q == r ? i + 1 : 0; j < reps[q].n_stacks; j++) {
+					const char *other = gen_name(&reps[q].stacks[j]);
+					if (other && !strcmp(other, name)) {
+						bytes += reps[q].stacks[j].bytes;
+						blocks += reps[q].stacks[j].blocks;
+					}
+				}
+			if (any++)
+				fputc('\n', out);
+			write_generated(name, bytes, blocks, out);
+		}
+	return flush_status(out);
+}
+
 int suppressions_write_generated(const struct report *rep, FILE *out)
 {
-	for (unsigned i = 0; i < rep->n_stacks; i++) {
-		if (i > 0)
-			fputc('\n', out);
-		write_generated_stack(&rep->stacks[i], out);
-	}
-	return flush_status(out);
+	return suppressions_write_generated_all(rep, 1, out);
 }

@@ -177,6 +177,13 @@ int session_subtracer_exited(struct session *s, pid_t pid);
  * *len_ret bytes; NULL/0 if none). */
 void session_collect_subtracers(struct session *s, int stop_them, char **buf_ret,
 				size_t *len_ret);
+/* --follow-forks: a subtracer ending with exit status rc records it (an
+ * internal error, 1) where the first leaktrap sees it, however deeply the
+ * forks nest and whoever reaps the subtracer. */
+void session_subtracer_status(const struct session *s, int rc);
+/* Subtracers that failed (exit 1, or killed by a signal) so far; *pid_ret:
+ * the process the first of them traced. */
+unsigned session_subtracer_failures(pid_t *pid_ret);
 double session_now(void);
 /* The module table's generation when stack id was first seen, 0 if
  * unknown (symbolize against the objects mapped now). */

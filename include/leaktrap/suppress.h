@@ -56,6 +56,10 @@ struct suppressions;
 
 /* Zero every suppression's counters (before the report that counts). */
 void suppressions_reset_counts(struct suppressions *s);
+/* While frozen (non-zero), suppressions_count() counts nothing: reports
+ * that are written but must not be credited (interval reports, -i) are
+ * built frozen.  Returns the previous setting. */
+int suppressions_freeze_counts(struct suppressions *s, int frozen);
 
 /* An empty set.  Returns NULL when out of memory; free with
  * suppressions_destroy(). */
@@ -112,7 +116,8 @@ void report_apply_suppressions(struct report *rep, struct suppressions *s);
  * Returns 0 or -EIO. */
 int suppressions_write_used(const struct suppressions *s, FILE *out);
 
-/* --gen-suppressions: for each stack of rep, in order,
+/* --gen-suppressions: for each stack of rep, in order (one block per
+ * name: stacks with the same name are written once, their sizes added),
  *   # 4096 bytes in 2 allocations
  *   leak:FUNCTION
  * with blocks separated by a blank line.  FUNCTION is the first frame's
@@ -123,5 +128,9 @@ int suppressions_write_used(const struct suppressions *s, FILE *out);
  * too long for a line is cut (a prefix still matches), so every line
  * written loads back and matches its stack.  Returns 0 or -EIO. */
 int suppressions_write_generated(const struct report *rep, FILE *out);
+/* The same for the n reports of reps (an exec'd program's images, then
+ * the last), one block per pattern: stacks with the same name, in any
+ * report, are written once with their bytes and allocations added up. */
+int suppressions_write_generated_all(const struct report *reps, unsigned n, FILE *out);
 
 #endif

@@ -13,7 +13,12 @@ A forking server (lifecycle --mode fork-loop: fork, the child exits, wait,
 as fast as it can): leaktrap --follow-forks -d 0.5 attaches several times
 in a row; each run exits 0 and reports the server and its children (each
 child report has the server as parent_pid), no child fails, and the server
-ends healthy."""
+ends healthy.
+
+A child's tracer that fails (exit status 1; forced here with
+LEAKTRAP_DEBUG_FAIL=subtracer, after it wrote its report) makes the whole
+run exit 1 with a traced child's pid on stderr; the reports are still all
+written."""
 
 import json
 import os
@@ -88,6 +93,24 @@ def launch(t):
     check(reports(out), truth, pid, 'target-exit')
 
 
+def child_tracer_fails(t):
+    out = t.path('forks-fail.json')
+    os.environ['LEAKTRAP_DEBUG_FAIL'] = 'subtracer'
+    try:
+        rc, lt = t.run_launch(['--follow-forks', '-f', 'json', '-o', out, '-T', '0'],
+                              'life', '--mode', 'forks')
+    finally:
+        del os.environ['LEAKTRAP_DEBUG_FAIL']
+    h.check_eq(rc, 1, 'a child\'s tracer failed: exit status')
+    rs = reports(out)
+    kids = {r['pid'] for r in rs[1:]}
+    m = next((re.match(r'^leaktrap: the tracing of fork child (\d+) failed', ln)
+              for ln in lt.err.lines if 'the tracing of fork child' in ln), None)
+    h.check(m is not None and int(m.group(1)) in kids,
+            'stderr names a traced child whose tracer failed', lt.err.text())
+    h.check_eq(len(rs), 5, 'reports: the parent and its four children, all written')
+
+
 SERVER_CYCLES = 3
 
 
@@ -121,6 +144,7 @@ def body(t):
     t.require_ptrace()
     attach(t)
     launch(t)
+    child_tracer_fails(t)
     server(t)
 
 

@@ -230,8 +230,8 @@ def usage_and_plain(t):
 
 def degraded(t):
     """A target that exec's (not followed): its blocks' memory is gone,
-    nothing to scan.  (Followed, the old image's report has no
-    reachability and the new image is scanned at the end.)"""
+    nothing to scan.  (Followed, the old image's report says so in its
+    note and the new image is scanned at the end: test_exec.py.)"""
     out = t.path('exec.json')
     p = h.Proc([t.leaktrap_path, '--reachability', '--no-follow-exec', '-f', 'json', '-o', out,
                 '--',
