@@ -413,6 +413,8 @@ static int run_to_entry(struct session *s, pid_t pid)
 	} while (!err && arch_trap_pc_to_bp(arch_regs_pc(&regs)) != entry);
 	if (!err)
 		err = mem_write_text(&s->t.mem, pid, entry, orig, arch_bp_len);
+	else if (mem_write_text(&s->t.mem, pid, entry, orig, arch_bp_len) < 0)
+		lt_debug("pid %d: cannot take the entry breakpoint back", (int)pid);
 	if (!err)
 		guard_publish_clean();
 	arch_regs_set_pc(&regs, entry);
