@@ -179,7 +179,7 @@ static int fill_all(struct baseline *b, const char *name, const char *text,
 		n_reports++;
 	}
 	json_tokener_free(tok);
-	if (!e)
+	if (!e && b->n)         /* (qsort of NULL is undefined, even empty) */
 		qsort(b->v, b->n, sizeof(*b->v), cmp_entry);
 	return e;
 }
