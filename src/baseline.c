@@ -240,7 +240,7 @@ unsigned long long baseline_bytes(const struct baseline *b, const struct report_
 	unsigned long long sum = 0;
 	if (!key.sig)
 		return 0;
-	struct entry *e = bsearch(&key, b->v, b->n, sizeof(*b->v), cmp_entry);
+	struct entry *e = b->n ? bsearch(&key, b->v, b->n, sizeof(*b->v), cmp_entry) : NULL;
 	/* equal signatures sit next to each other: sum them */
 	while (e && e > b->v && !strcmp(e[-1].sig, key.sig))
 		e--;
