@@ -29,6 +29,16 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
+def child_of(pid):
+    """pid's first child, or None."""
+    try:
+        with open(f'/proc/{pid}/task/{pid}/children') as f:
+            kids = f.read().split()
+    except OSError:
+        return None
+    return int(kids[0]) if kids else None
+
+
 def run_once(leaktrap, bench_alloc, mode, strace_out=None):
     """Returns (leaktrap cpu s, traced ns/pair)."""
     env = dict(os.environ, LEAKTRAP_COMPAT=mode)
@@ -39,7 +49,7 @@ def run_once(leaktrap, bench_alloc, mode, strace_out=None):
             raise RuntimeError('bench_alloc did not say ready')
         argv = [leaktrap, '--depth', str(DEPTH), '-o', os.devnull, '-p', str(b.pid)]
         if strace_out:
-            argv = ['strace', '-qq', '-c', '-o', strace_out] + argv
+            argv = ['strace', '-f', '-qq', '-c', '-o', strace_out] + argv
         lt = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                               env=env)
         for line in lt.stderr:
@@ -57,9 +67,10 @@ def run_once(leaktrap, bench_alloc, mode, strace_out=None):
                 break
         pid = lt.pid
         if strace_out:          # strace does not forward SIGINT: signal leaktrap
-            with open(f'/proc/{pid}/task/{pid}/children') as f:
-                pid = int(f.read().split()[0])
-        cpu = cpu_s(pid)        # the traced work, without the detach
+            pid = child_of(pid)
+        # the pid started is leaktrap's guardian; the tracer is its child
+        tracer = child_of(pid) or pid
+        cpu = cpu_s(tracer)     # the traced work, without the detach
         os.kill(pid, signal.SIGINT)
         lt.stderr.read()
         if lt.wait() != 0:
