@@ -123,8 +123,9 @@ int session_stop_requested(void);
 void session_restore_inherited_signals(void);
 
 /* Run until duration_s (<= 0: no limit) passes, SIGINT/SIGTERM/SIGHUP
- * arrives (also before the call), or the target exits or exec's.
- * Sets s->end_reason. */
+ * arrives (also before the call), the target exits, exec's with
+ * --no-follow-exec, or --max-blocks is reached (an exec is otherwise
+ * followed: reported, then re-armed).  Sets s->end_reason. */
 void session_run(struct session *s, double duration_s);
 
 /* Detach from every thread, restoring everything (detach.c).
